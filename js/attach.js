@@ -1,0 +1,89 @@
+'use strict';
+
+/**
+ * Sharing a Node `http.Server`: requests under the engine path go to Rust, everything else to
+ * the app's own listeners. Websocket upgrades are handed to Rust as a duplicated descriptor, so
+ * their frames never pass through JS; polling requests are parsed by Node and answered by Rust.
+ */
+
+function engineMatcher(path) {
+  const prefix = path.replace(/\/$/, '') + '/';
+  return (url) => typeof url === 'string' && url.startsWith(prefix);
+}
+
+function readBody(req, limit) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    let size = 0;
+    req.on('data', (chunk) => {
+      if (size > limit) return;
+      size += chunk.length;
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/**
+ * @param {import('./server').Server} io
+ * @param {import('http').Server} httpServer
+ */
+function attachToHttpServer(io, httpServer) {
+  const native = io._native;
+  const matches = engineMatcher(io.opts.path);
+  const appListeners = httpServer.listeners('request').slice();
+  httpServer.removeAllListeners('request');
+
+  const onRequest = (req, res) => {
+    if (!matches(req.url)) {
+      for (const listener of appListeners) listener.call(httpServer, req, res);
+      return;
+    }
+    const body = req.method === 'POST' ? readBody(req, io.opts.maxHttpBufferSize) : Promise.resolve(Buffer.alloc(0));
+    body
+      .then((buffer) =>
+        native.handleRequest(req.method, req.url, req.rawHeaders, buffer, req.socket.remoteAddress || '', Boolean(req.socket.encrypted)),
+      )
+      .then(
+        (response) => {
+          res.writeHead(response.status, {
+            'Content-Type': response.contentType,
+            'Content-Length': response.body.length,
+            'Cache-Control': 'no-store',
+          });
+          res.end(response.body);
+        },
+        () => {
+          if (!res.headersSent) res.writeHead(500);
+          res.end();
+        },
+      );
+  };
+
+  const onUpgrade = (req, socket, head) => {
+    if (!matches(req.url)) return;
+    const fd = socket._handle && socket._handle.fd;
+    if (typeof fd !== 'number' || fd < 0) {
+      // No plain descriptor to hand over (e.g. a TLS socket): refuse rather than hang.
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    try {
+      native.handleUpgrade(fd, req.url, req.rawHeaders, head, socket.remoteAddress || '');
+    } finally {
+      socket.destroy();
+    }
+  };
+
+  httpServer.on('request', onRequest);
+  httpServer.on('upgrade', onUpgrade);
+
+  return () => {
+    httpServer.removeListener('request', onRequest);
+    httpServer.removeListener('upgrade', onUpgrade);
+    for (const listener of appListeners) httpServer.on('request', listener);
+  };
+}
+
+module.exports = { attachToHttpServer };

@@ -1,0 +1,103 @@
+'use strict';
+
+const { encodeArgs } = require('./binary');
+const { assertNotReserved } = require('./reserved');
+
+/**
+ * An immutable description of a broadcast: which rooms, which rooms excepted, which flags.
+ * Every chained call returns a new operator; `emit` crosses to Rust once.
+ */
+class BroadcastOperator {
+  /**
+   * @param {import('./namespace').Namespace} nsp
+   * @param {Set<string>} [rooms]
+   * @param {Set<string>} [exceptRooms]
+   * @param {{ volatile?: boolean, compress?: boolean, local?: boolean }} [flags]
+   */
+  constructor(nsp, rooms = new Set(), exceptRooms = new Set(), flags = {}) {
+    this.nsp = nsp;
+    this.rooms = rooms;
+    this.exceptRooms = exceptRooms;
+    this.flags = flags;
+  }
+
+  to(room) {
+    const rooms = new Set(this.rooms);
+    for (const r of [].concat(room)) rooms.add(String(r));
+    return new BroadcastOperator(this.nsp, rooms, this.exceptRooms, this.flags);
+  }
+
+  in(room) {
+    return this.to(room);
+  }
+
+  except(room) {
+    const exceptRooms = new Set(this.exceptRooms);
+    for (const r of [].concat(room)) exceptRooms.add(String(r));
+    return new BroadcastOperator(this.nsp, this.rooms, exceptRooms, this.flags);
+  }
+
+  compress(compress) {
+    return new BroadcastOperator(this.nsp, this.rooms, this.exceptRooms, { ...this.flags, compress });
+  }
+
+  get volatile() {
+    return new BroadcastOperator(this.nsp, this.rooms, this.exceptRooms, { ...this.flags, volatile: true });
+  }
+
+  get local() {
+    return new BroadcastOperator(this.nsp, this.rooms, this.exceptRooms, { ...this.flags, local: true });
+  }
+
+  emit(event, ...args) {
+    assertNotReserved(event);
+    if (typeof args[args.length - 1] === 'function') {
+      throw new Error('Callbacks are not supported when broadcasting');
+    }
+    const { data, attachments } = encodeArgs([event, ...args]);
+    this.nsp.server._native.broadcast(
+      this.nsp.name,
+      [...this.rooms],
+      [...this.exceptRooms],
+      data,
+      attachments,
+      Boolean(this.flags.volatile),
+    );
+    return true;
+  }
+
+  /** The local sockets this operator targets. */
+  _sockets() {
+    const result = [];
+    const excluded = new Set();
+    for (const room of this.exceptRooms) {
+      for (const id of this.nsp.adapter.rooms.get(room) || []) excluded.add(id);
+    }
+    const ids = this.rooms.size
+      ? new Set([...this.rooms].flatMap((room) => [...(this.nsp.adapter.rooms.get(room) || [])]))
+      : this.nsp.sockets.keys();
+    for (const id of ids) {
+      const socket = this.nsp.sockets.get(id);
+      if (socket && !excluded.has(id)) result.push(socket);
+    }
+    return result;
+  }
+
+  async allSockets() {
+    return new Set(this._sockets().map((socket) => socket.id));
+  }
+
+  socketsJoin(room) {
+    for (const socket of this._sockets()) socket.join(room);
+  }
+
+  socketsLeave(room) {
+    for (const socket of this._sockets()) for (const r of [].concat(room)) socket.leave(r);
+  }
+
+  disconnectSockets(close = false) {
+    for (const socket of this._sockets()) socket.disconnect(close);
+  }
+}
+
+module.exports = { BroadcastOperator };

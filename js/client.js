@@ -1,0 +1,121 @@
+'use strict';
+
+const http = require('http');
+const { EventEmitter } = require('events');
+
+/**
+ * One client connection (an engine.io session), shared by the sockets it opens in several
+ * namespaces. Handshake data is fetched from Rust only when someone reads it.
+ */
+class Client {
+  /**
+   * @param {import('./server').Server} server
+   * @param {number} id connection key in Rust
+   */
+  constructor(server, id) {
+    this.server = server;
+    this.id = id;
+    /** @type {Map<string, import('./socket').Socket>} */
+    this.sockets = new Map();
+    this.closed = false;
+    this.conn = new Connection(this);
+    this._raw = undefined;
+    this._request = undefined;
+  }
+
+  _rawHandshake() {
+    if (!this._raw) {
+      const text = this.server._native.handshake(this.id);
+      this._raw = text ? JSON.parse(text) : { headers: {}, query: {}, address: '', secure: false, issued: Date.now(), url: '' };
+    }
+    return this._raw;
+  }
+
+  /** The `socket.handshake` object of a socket of this client. */
+  handshake(auth) {
+    const raw = this._rawHandshake();
+    return {
+      headers: raw.headers,
+      time: new Date(raw.issued).toString(),
+      address: raw.address,
+      xdomain: Boolean(raw.headers.origin),
+      secure: raw.secure,
+      issued: raw.issued,
+      url: raw.url,
+      query: raw.query,
+      auth,
+    };
+  }
+
+  /** An IncomingMessage built from the handshake request (Egg builds its Koa context from it). */
+  get request() {
+    if (!this._request) {
+      const raw = this._rawHandshake();
+      const socket = { remoteAddress: raw.address, encrypted: raw.secure };
+      const req = new http.IncomingMessage(socket);
+      req.method = 'GET';
+      req.url = raw.url;
+      req.headers = raw.headers;
+      req.httpVersion = '1.1';
+      req.httpVersionMajor = 1;
+      req.httpVersionMinor = 1;
+      req.complete = true;
+      req._query = raw.query;
+      this._request = req;
+    }
+    return this._request;
+  }
+
+  _add(nsp, socket) {
+    this.sockets.set(nsp, socket);
+  }
+
+  _remove(socket) {
+    if (this.sockets.get(socket.nsp.name) === socket) this.sockets.delete(socket.nsp.name);
+  }
+
+  /** Server-side `socket.disconnect(true)`: every socket of this client, then the connection. */
+  disconnectAll() {
+    for (const socket of [...this.sockets.values()]) socket._onclose('server namespace disconnect', true);
+    this.server._native.closeConnection(this.id);
+  }
+
+  _onclose(reason) {
+    this.closed = true;
+    for (const socket of [...this.sockets.values()]) socket._onclose(reason);
+  }
+}
+
+/** `socket.conn`: the engine.io connection, as far as users look at it. */
+class Connection extends EventEmitter {
+  constructor(client) {
+    super();
+    this._client = client;
+  }
+
+  get id() {
+    return this._client.id;
+  }
+
+  get transport() {
+    return { name: this._client.server._native.transport(this._client.id) || 'polling' };
+  }
+
+  get readyState() {
+    return this._client.closed ? 'closed' : 'open';
+  }
+
+  get remoteAddress() {
+    return this._client._rawHandshake().address;
+  }
+
+  get request() {
+    return this._client.request;
+  }
+
+  close() {
+    this._client.server._native.closeConnection(this._client.id);
+  }
+}
+
+module.exports = { Client };

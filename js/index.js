@@ -1,0 +1,22 @@
+'use strict';
+
+const { Server, Engine } = require('./server');
+const { Namespace } = require('./namespace');
+const { Socket } = require('./socket');
+const { BroadcastOperator } = require('./broadcast-operator');
+const { compose } = require('./egg/compose');
+
+/** `require('socket.io-native')(srv, opts)`, as with socket.io. */
+function createServer(srv, opts) {
+  return new Server(srv, opts);
+}
+
+module.exports = Object.assign(createServer, {
+  Server,
+  Engine,
+  Namespace,
+  Socket,
+  BroadcastOperator,
+  compose,
+  default: createServer,
+});

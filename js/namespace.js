@@ -1,0 +1,159 @@
+'use strict';
+
+const { EventEmitter } = require('events');
+const { Socket } = require('./socket');
+const { Adapter } = require('./adapter');
+const { BroadcastOperator } = require('./broadcast-operator');
+const { EggLayer } = require('./egg/layer');
+
+const emitReserved = EventEmitter.prototype.emit;
+
+class Namespace extends EventEmitter {
+  /**
+   * @param {import('./server').Server} server
+   * @param {string} name
+   */
+  constructor(server, name) {
+    super();
+    this.server = server;
+    this.name = name;
+    /** @type {Map<string, Socket>} */
+    this.sockets = new Map();
+    this.adapter = new Adapter(this);
+    this._fns = [];
+    this._ids = 0;
+    this._egg = new EggLayer(this);
+  }
+
+  /** Adds a middleware `(socket, next) => …`; async functions may also throw to refuse. */
+  use(fn) {
+    this._fns.push(fn);
+    return this;
+  }
+
+  /** egg-style: handles `event` with `handler(ctx)`, after the packet middleware. */
+  route(event, handler) {
+    this._egg.route(event, handler);
+    return this;
+  }
+
+  to(room) {
+    return new BroadcastOperator(this).to(room);
+  }
+
+  in(room) {
+    return this.to(room);
+  }
+
+  except(room) {
+    return new BroadcastOperator(this).except(room);
+  }
+
+  emit(event, ...args) {
+    return new BroadcastOperator(this).emit(event, ...args);
+  }
+
+  send(...args) {
+    return this.emit('message', ...args);
+  }
+
+  write(...args) {
+    return this.emit('message', ...args);
+  }
+
+  get volatile() {
+    return new BroadcastOperator(this).volatile;
+  }
+
+  get local() {
+    return new BroadcastOperator(this).local;
+  }
+
+  compress(compress) {
+    return new BroadcastOperator(this).compress(compress);
+  }
+
+  allSockets() {
+    return new BroadcastOperator(this).allSockets();
+  }
+
+  socketsJoin(room) {
+    return new BroadcastOperator(this).socketsJoin(room);
+  }
+
+  socketsLeave(room) {
+    return new BroadcastOperator(this).socketsLeave(room);
+  }
+
+  disconnectSockets(close = false) {
+    return new BroadcastOperator(this).disconnectSockets(close);
+  }
+
+  /** A client asked to join: run the middleware, then admit or refuse. */
+  _add(client, sid, auth) {
+    const socket = new Socket(this, client, sid, auth);
+    const fns = [...this._egg.connectionMiddleware(), ...this._fns];
+    runMiddleware(fns, socket, (err) => {
+      if (client.closed || socket._refused) return;
+      const native = this.server._native;
+      if (err) {
+        const payload = { message: err.message };
+        if (err.data !== undefined) payload.data = err.data;
+        native.reject(client.id, this.name, JSON.stringify(payload));
+        return;
+      }
+      if (!native.accept(client.id, this.name, sid)) return;
+      this.sockets.set(sid, socket);
+      client._add(this.name, socket);
+      socket._onconnect();
+      this._egg.onConnection(socket);
+      emitReserved.call(this, 'connect', socket);
+      emitReserved.call(this, 'connection', socket);
+    });
+  }
+
+  _remove(socket) {
+    this.sockets.delete(socket.id);
+  }
+
+  _dispatchEvent(socket, args) {
+    if (this._egg.active) this._egg.dispatch(socket, args);
+    else socket._emitLocal(args);
+  }
+}
+
+/**
+ * Runs `(socket, next)` middleware in order; the first error (passed to next, thrown, or
+ * rejected) stops the chain.
+ */
+function runMiddleware(fns, socket, done) {
+  let finished = false;
+  const finish = (err) => {
+    if (finished) return;
+    finished = true;
+    done(err);
+  };
+  const step = (i) => {
+    if (i === fns.length) return finish();
+    let called = false;
+    const next = (err) => {
+      if (called) return;
+      called = true;
+      if (err) finish(err);
+      else step(i + 1);
+    };
+    try {
+      const result = fns[i](socket, next);
+      if (result && typeof result.then === 'function') result.then(undefined, (err) => next(toError(err)));
+    } catch (err) {
+      next(toError(err));
+    }
+  };
+  step(0);
+}
+
+function toError(err) {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+module.exports = { Namespace };

@@ -1,0 +1,54 @@
+'use strict';
+
+/** socket.io 4.8's defaults, plus our own queue limit. */
+const DEFAULTS = {
+  path: '/socket.io',
+  pingInterval: 25000,
+  pingTimeout: 20000,
+  upgradeTimeout: 10000,
+  connectTimeout: 45000,
+  maxHttpBufferSize: 1e6,
+  transports: ['polling', 'websocket'],
+  allowUpgrades: true,
+  /**
+   * Bytes one connection may have queued for sending. Past it, volatile packets are dropped
+   * and any other packet closes the connection (reason "transport error").
+   */
+  maxBufferedBytes: 16 * 1024 * 1024,
+};
+
+const U32_OPTIONS = ['pingInterval', 'pingTimeout', 'upgradeTimeout', 'connectTimeout', 'maxHttpBufferSize', 'maxBufferedBytes'];
+
+/** @returns {typeof DEFAULTS & Record<string, any>} */
+function resolveOptions(opts = {}) {
+  const resolved = { ...DEFAULTS, ...opts };
+  for (const name of U32_OPTIONS) {
+    const value = resolved[name];
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 0xffffffff) {
+      throw new TypeError(`option "${name}" must be a number between 0 and 4294967295, got ${String(value)}`);
+    }
+  }
+  if (typeof resolved.path !== 'string' || !resolved.path.startsWith('/')) {
+    throw new TypeError(`option "path" must be a string starting with "/", got ${String(resolved.path)}`);
+  }
+  if (!Array.isArray(resolved.transports) || resolved.transports.some((t) => t !== 'polling' && t !== 'websocket')) {
+    throw new TypeError('option "transports" must be an array of "polling" and/or "websocket"');
+  }
+  return resolved;
+}
+
+function nativeOptions(opts) {
+  return {
+    path: opts.path,
+    pingInterval: opts.pingInterval,
+    pingTimeout: opts.pingTimeout,
+    upgradeTimeout: opts.upgradeTimeout,
+    connectTimeout: opts.connectTimeout,
+    maxHttpBufferSize: opts.maxHttpBufferSize,
+    transports: opts.transports,
+    allowUpgrades: opts.allowUpgrades !== false,
+    maxBufferedBytes: opts.maxBufferedBytes,
+  };
+}
+
+module.exports = { DEFAULTS, resolveOptions, nativeOptions };

@@ -1,0 +1,298 @@
+'use strict';
+
+const { EventEmitter } = require('events');
+const { NativeServer } = require('./native/native.js');
+const { Namespace } = require('./namespace');
+const { Client } = require('./client');
+const { decodeArgs } = require('./binary');
+const { resolveOptions, nativeOptions } = require('./options');
+const { attachToHttpServer } = require('./attach');
+const { EggLayer } = require('./egg/layer');
+
+const EVENT = { CONNECT: 0, EVENT: 1, ACK: 2, DISCONNECT: 3, CLOSE: 4, UPGRADE: 5 };
+
+/** `io.engine`: the engine.io server, as far as users look at it. */
+class Engine extends EventEmitter {
+  constructor(io) {
+    super();
+    this._io = io;
+  }
+
+  get clientsCount() {
+    return this._io._native.clientsCount;
+  }
+
+  get opts() {
+    return this._io.opts;
+  }
+}
+
+class Server extends EventEmitter {
+  /**
+   * @param {number | import('http').Server | object} [srv] a port, an http.Server, or the options
+   * @param {object} [opts]
+   */
+  constructor(srv, opts) {
+    super();
+    if (srv && typeof srv === 'object' && typeof srv.listen !== 'function') {
+      opts = srv;
+      srv = undefined;
+    }
+    this.opts = resolveOptions(opts);
+    this._native = new NativeServer(nativeOptions(this.opts), () => this._drain());
+    /** @type {Map<string, Namespace>} */
+    this._nsps = new Map();
+    /** @type {Map<RegExp | Function, Namespace>} dynamic namespace matchers → parent */
+    this._parentNsps = new Map();
+    /** @type {Map<number, Client>} */
+    this._clients = new Map();
+    this.engine = new Engine(this);
+    this.httpServer = undefined;
+    this._keepAlive = undefined;
+    this._detach = undefined;
+    this.sockets = this.of('/');
+    EggLayer.configure(this, this.opts.namespace);
+    if (srv !== undefined && srv !== null) this.attach(srv);
+  }
+
+  /** Listens on its own port: everything, HTTP included, is served by Rust. */
+  listen(port, opts) {
+    if (opts) Object.assign(this.opts, opts);
+    if (typeof port === 'object' && port && typeof port.listen === 'function') return this.attach(port);
+    this.port = this._native.listen(Number(port) || 0, this.opts.host);
+    // Rust's listener does not hold Node's event loop; this timer does, until close().
+    this._keepAlive = setInterval(() => {}, 0x7fffffff);
+    return this;
+  }
+
+  /** Serves on an existing http.Server (or a port, as `listen`). */
+  attach(srv, opts) {
+    if (opts) Object.assign(this.opts, opts);
+    if (typeof srv === 'number' || typeof srv === 'string') return this.listen(srv);
+    this.httpServer = srv;
+    this._detach = attachToHttpServer(this, srv);
+    return this;
+  }
+
+  /**
+   * @param {string | RegExp | ((name: string, auth: object, next: (err: Error | null, ok: boolean) => void) => void)} name
+   * @param {(socket: import('./socket').Socket) => void} [fn] connection listener
+   */
+  of(name, fn) {
+    if (typeof name === 'function' || name instanceof RegExp) {
+      const parent = new Namespace(this, `/_${this._parentNsps.size}`);
+      parent._children = new Set();
+      this._parentNsps.set(name, parent);
+      if (fn) parent.on('connect', fn);
+      return parent;
+    }
+    if (name[0] !== '/') name = '/' + name;
+    let nsp = this._nsps.get(name);
+    if (!nsp) {
+      nsp = new Namespace(this, name);
+      this._nsps.set(name, nsp);
+      if (name !== '/') this.emit('new_namespace', nsp);
+    }
+    if (fn) nsp.on('connect', fn);
+    return nsp;
+  }
+
+  use(fn) {
+    this.sockets.use(fn);
+    return this;
+  }
+
+  route(event, handler) {
+    this.sockets.route(event, handler);
+    return this;
+  }
+
+  to(room) {
+    return this.sockets.to(room);
+  }
+
+  in(room) {
+    return this.sockets.in(room);
+  }
+
+  except(room) {
+    return this.sockets.except(room);
+  }
+
+  emit(event, ...args) {
+    if (event === 'new_namespace') return super.emit(event, ...args);
+    return this.sockets.emit(event, ...args);
+  }
+
+  send(...args) {
+    return this.sockets.emit('message', ...args);
+  }
+
+  write(...args) {
+    return this.sockets.emit('message', ...args);
+  }
+
+  get volatile() {
+    return this.sockets.volatile;
+  }
+
+  get local() {
+    return this.sockets.local;
+  }
+
+  compress(compress) {
+    return this.sockets.compress(compress);
+  }
+
+  allSockets() {
+    return this.sockets.allSockets();
+  }
+
+  socketsJoin(room) {
+    return this.sockets.socketsJoin(room);
+  }
+
+  socketsLeave(room) {
+    return this.sockets.socketsLeave(room);
+  }
+
+  disconnectSockets(close = false) {
+    return this.sockets.disconnectSockets(close);
+  }
+
+  on(event, listener) {
+    if (event === 'connection' || event === 'connect') {
+      this.sockets.on(event, listener);
+      return this;
+    }
+    return super.on(event, listener);
+  }
+
+  /** Closes every connection, stops listening and lets the process exit. */
+  close(fn) {
+    for (const nsp of this._nsps.values()) {
+      for (const socket of [...nsp.sockets.values()]) socket._onclose('server shutting down');
+    }
+    this._clients.clear();
+    this._native.close();
+    clearInterval(this._keepAlive);
+    this._keepAlive = undefined;
+    if (this._detach) this._detach();
+    if (this.httpServer) {
+      this.httpServer.close(fn);
+    } else if (fn) {
+      process.nextTick(fn);
+    }
+  }
+
+  /** Drains the events Rust queued; one call handles the whole batch. */
+  _drain() {
+    const events = this._native.takeEvents();
+    let firstError;
+    for (const event of events) {
+      try {
+        this._dispatch(event);
+      } catch (err) {
+        // A throwing listener must not cost other clients their events; rethrow it afterwards,
+        // as an uncaught exception, like socket.io would.
+        if (firstError === undefined) firstError = err;
+      }
+    }
+    if (firstError !== undefined) {
+      process.nextTick(() => {
+        throw firstError;
+      });
+    }
+  }
+
+  _dispatch(event) {
+    const client = this._clients.get(event.conn);
+    switch (event.kind) {
+      case EVENT.CONNECT:
+        return this._onconnect(client || this._newClient(event.conn), event);
+      case EVENT.EVENT: {
+        const socket = client && client.sockets.get(event.nsp);
+        if (!socket) return;
+        let args;
+        try {
+          args = decodeArgs(event.data, event.attachments);
+        } catch {
+          this._native.closeConnection(event.conn);
+          return;
+        }
+        return socket._onevent(args, event.id === undefined || event.id === null ? undefined : event.id);
+      }
+      case EVENT.ACK: {
+        const socket = client && client.sockets.get(event.nsp);
+        if (socket) socket._onack(event.id, decodeArgs(event.data, event.attachments));
+        return;
+      }
+      case EVENT.DISCONNECT: {
+        const socket = client && client.sockets.get(event.nsp);
+        if (socket) socket._onclose('client namespace disconnect');
+        return;
+      }
+      case EVENT.CLOSE:
+        if (client) {
+          this._clients.delete(event.conn);
+          client._onclose(event.text);
+        }
+        return;
+      case EVENT.UPGRADE:
+        if (client) client.conn.emit('upgrade', client.conn.transport);
+        return;
+    }
+  }
+
+  _newClient(conn) {
+    const client = new Client(this, conn);
+    this._clients.set(conn, client);
+    return client;
+  }
+
+  _onconnect(client, event) {
+    let auth = {};
+    if (event.data) {
+      try {
+        auth = JSON.parse(event.data);
+      } catch {
+        auth = {};
+      }
+    }
+    this._namespaceFor(event.nsp, auth, (nsp) => {
+      if (!nsp) {
+        this._native.reject(client.id, event.nsp, JSON.stringify({ message: 'Invalid namespace' }));
+        return;
+      }
+      nsp._add(client, event.text, auth);
+    });
+  }
+
+  /** Finds the namespace `name`, creating it from a matching dynamic parent if there is one. */
+  _namespaceFor(name, auth, done) {
+    const existing = this._nsps.get(name);
+    if (existing) return done(existing);
+    const parents = [...this._parentNsps.entries()];
+    const step = (i) => {
+      if (i === parents.length) return done(undefined);
+      const [matcher, parent] = parents[i];
+      const onMatch = (err, allow) => {
+        if (err || !allow) return step(i + 1);
+        if (this._nsps.has(name)) return done(this._nsps.get(name));
+        const child = this.of(name);
+        child._fns = parent._fns;
+        child._egg = parent._egg.forChild(child);
+        for (const event of ['connect', 'connection']) {
+          for (const listener of parent.listeners(event)) child.on(event, listener);
+        }
+        parent._children.add(child);
+        done(child);
+      };
+      if (matcher instanceof RegExp) onMatch(null, matcher.test(name));
+      else matcher(name, auth, onMatch);
+    };
+    step(0);
+  }
+}
+
+module.exports = { Server, Engine };

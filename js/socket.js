@@ -1,0 +1,200 @@
+'use strict';
+
+const { EventEmitter } = require('events');
+const { encodeArgs } = require('./binary');
+const { assertNotReserved } = require('./reserved');
+const { BroadcastOperator } = require('./broadcast-operator');
+
+const emitReserved = EventEmitter.prototype.emit;
+
+/**
+ * A client's connection to one namespace. A plain, extensible object: integrations assign
+ * their own fields onto it. Rust holds the wire state; this holds listeners and acks.
+ */
+class Socket extends EventEmitter {
+  /**
+   * @param {import('./namespace').Namespace} nsp
+   * @param {import('./client').Client} client
+   * @param {string} id
+   * @param {object} auth
+   */
+  constructor(nsp, client, id, auth) {
+    super();
+    this.nsp = nsp;
+    this.server = nsp.server;
+    this.client = client;
+    this.id = id;
+    this.data = {};
+    this.connected = false;
+    this.recovered = false;
+    this.acks = new Map();
+    this.flags = {};
+    this._auth = auth;
+    this._handshake = undefined;
+    /** Set when a middleware refused the socket by disconnecting it before it was admitted. */
+    this._refused = false;
+  }
+
+  get conn() {
+    return this.client.conn;
+  }
+
+  get adapter() {
+    return this.nsp.adapter;
+  }
+
+  get handshake() {
+    if (!this._handshake) this._handshake = this.client.handshake(this._auth);
+    return this._handshake;
+  }
+
+  get request() {
+    return this.client.request;
+  }
+
+  get disconnected() {
+    return !this.connected;
+  }
+
+  get rooms() {
+    return new Set(this.server._native.socketRooms(this.nsp.name, this.id));
+  }
+
+  emit(event, ...args) {
+    assertNotReserved(event);
+    let ackId = -1;
+    if (typeof args[args.length - 1] === 'function') {
+      ackId = this.nsp._ids++;
+      this.acks.set(ackId, args.pop());
+    }
+    const flags = this.flags;
+    this.flags = {};
+    const { data, attachments } = encodeArgs([event, ...args]);
+    this.server._native.emit(this.client.id, this.nsp.name, ackId, data, attachments, Boolean(flags.volatile));
+    return true;
+  }
+
+  send(...args) {
+    return this.emit('message', ...args);
+  }
+
+  write(...args) {
+    return this.emit('message', ...args);
+  }
+
+  _operator() {
+    const flags = this.flags;
+    this.flags = {};
+    return new BroadcastOperator(this.nsp, new Set(), new Set([this.id]), flags);
+  }
+
+  to(room) {
+    return this._operator().to(room);
+  }
+
+  in(room) {
+    return this._operator().in(room);
+  }
+
+  except(room) {
+    return this._operator().except(room);
+  }
+
+  get broadcast() {
+    return this._operator();
+  }
+
+  get volatile() {
+    this.flags.volatile = true;
+    return this;
+  }
+
+  get local() {
+    this.flags.local = true;
+    return this;
+  }
+
+  compress(compress) {
+    this.flags.compress = compress;
+    return this;
+  }
+
+  /** @param {string | string[]} rooms */
+  join(rooms) {
+    this.server._native.join(this.nsp.name, this.id, [].concat(rooms).map(String));
+  }
+
+  /** @param {string} room */
+  leave(room) {
+    this.server._native.leave(this.nsp.name, this.id, String(room));
+  }
+
+  /**
+   * @param {boolean} [close] also close the underlying connection (and every socket on it)
+   */
+  disconnect(close = false) {
+    if (!this.connected) {
+      if (!this._refused) {
+        this._refused = true;
+        this.server._native.disconnectSocket(this.client.id, this.nsp.name);
+        if (close) this.server._native.closeConnection(this.client.id);
+      }
+      return this;
+    }
+    if (close) {
+      this.client.disconnectAll();
+    } else {
+      this._onclose('server namespace disconnect', true);
+    }
+    return this;
+  }
+
+  /** A client event; `ackId` is set when the client expects an answer. */
+  _onevent(args, ackId) {
+    if (ackId !== undefined) args.push(this._ackCallback(ackId));
+    this.nsp._dispatchEvent(this, args);
+  }
+
+  _emitLocal(args) {
+    emitReserved.apply(this, args);
+  }
+
+  _ackCallback(id) {
+    let sent = false;
+    return (...args) => {
+      if (sent) return;
+      sent = true;
+      const { data, attachments } = encodeArgs(args);
+      this.server._native.ack(this.client.id, this.nsp.name, id, data, attachments);
+    };
+  }
+
+  _onack(id, args) {
+    const ack = this.acks.get(id);
+    if (typeof ack !== 'function') return;
+    this.acks.delete(id);
+    ack.apply(this, args);
+  }
+
+  _onconnect() {
+    this.connected = true;
+  }
+
+  /**
+   * @param {string} reason
+   * @param {boolean} [notifyClient] send DISCONNECT to the client (server-side disconnect)
+   */
+  _onclose(reason, notifyClient = false) {
+    if (!this.connected) return;
+    emitReserved.call(this, 'disconnecting', reason);
+    const native = this.server._native;
+    if (notifyClient) native.disconnectSocket(this.client.id, this.nsp.name);
+    else native.removeSocket(this.nsp.name, this.id);
+    this.nsp._remove(this);
+    this.client._remove(this);
+    this.connected = false;
+    emitReserved.call(this, 'disconnect', reason);
+  }
+}
+
+module.exports = { Socket };

@@ -1,0 +1,315 @@
+//! `NativeServer`: the one object JS holds. Every method is a quick, non-blocking call on the
+//! Node thread, except the two that return a Promise (polling requests handed over by Node).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use napi::bindgen_prelude::{Buffer, Function, PromiseRaw};
+use napi::{Env, Error, Result, Status};
+use napi_derive::napi;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::request::{Method, RequestInfo};
+use crate::engine::server::EngineInner;
+use crate::entry::{handoff, listener};
+use crate::protocol::broadcast::Target;
+use crate::protocol::server::{Outgoing, ProtocolInner};
+
+use super::events::{EventQueue, NativeEvent};
+use super::options::NativeOptions;
+
+#[napi]
+pub struct NativeServer {
+    engine: Arc<EngineInner>,
+    protocol: Arc<ProtocolInner>,
+    events: Arc<EventQueue>,
+    shutdown: CancellationToken,
+}
+
+#[napi(object)]
+pub struct NativeResponse {
+    pub status: u32,
+    pub content_type: String,
+    pub body: Buffer,
+}
+
+fn outgoing(data: String, attachments: Option<Vec<Buffer>>) -> Outgoing {
+    Outgoing {
+        data,
+        attachments: attachments
+            .unwrap_or_default()
+            .into_iter()
+            .map(|b| Bytes::from(Vec::<u8>::from(b)))
+            .collect(),
+    }
+}
+
+/// Header pairs arrive flattened (`[name, value, name, value, …]`), as Node's `rawHeaders`.
+fn header_pairs(flat: Vec<String>) -> Vec<(String, String)> {
+    let mut pairs = Vec::with_capacity(flat.len() / 2);
+    let mut iter = flat.into_iter();
+    while let (Some(name), Some(value)) = (iter.next(), iter.next()) {
+        pairs.push((name.to_ascii_lowercase(), value));
+    }
+    pairs
+}
+
+fn optional_id(id: i64) -> Option<u64> {
+    (id >= 0).then_some(id as u64)
+}
+
+#[napi]
+impl NativeServer {
+    /// `on_events` is called (with no arguments) whenever events are waiting in `takeEvents()`.
+    #[napi(constructor)]
+    pub fn new(options: NativeOptions, on_events: Function<(), ()>) -> Result<Self> {
+        // Weak: what keeps Node alive is the http.Server, or the JS side while we listen.
+        let wake = on_events
+            .build_threadsafe_function::<()>()
+            .callee_handled::<false>()
+            .weak::<true>()
+            .build_callback(|_| Ok(()))?;
+        let events = Arc::new(EventQueue::new(wake));
+        let protocol = ProtocolInner::new(
+            events.clone(),
+            Duration::from_millis(options.connect_timeout.into()),
+        );
+        let engine = EngineInner::new(options.engine_config(), Arc::new(protocol.clone()));
+        Ok(Self {
+            engine,
+            protocol,
+            events,
+            shutdown: CancellationToken::new(),
+        })
+    }
+
+    /// Listens on `port` (0 picks a free one) and returns the bound port.
+    #[napi]
+    pub fn listen(&self, port: u32, host: Option<String>) -> Result<u32> {
+        let host = host.unwrap_or_else(|| "0.0.0.0".into());
+        let port = u16::try_from(port).map_err(|_| Error::from_reason("invalid port"))?;
+        let std_listener = std::net::TcpListener::bind((host.as_str(), port))
+            .map_err(|e| Error::from_reason(format!("listen {host}:{port}: {e}")))?;
+        std_listener
+            .set_nonblocking(true)
+            .map_err(|e| Error::from_reason(e.to_string()))?;
+        let bound = std_listener
+            .local_addr()
+            .map_err(|e| Error::from_reason(e.to_string()))?
+            .port();
+        let engine = self.engine.clone();
+        let shutdown = self.shutdown.clone();
+        napi::bindgen_prelude::spawn(async move {
+            if let Ok(listener) = tokio::net::TcpListener::from_std(std_listener) {
+                listener::serve(listener, engine, shutdown).await;
+            }
+        });
+        Ok(bound.into())
+    }
+
+    #[napi]
+    pub fn take_events(&self) -> Vec<NativeEvent> {
+        self.events.take().into_iter().map(Into::into).collect()
+    }
+
+    /// Answers a polling (or error) request that Node's HTTP server received under our path.
+    #[napi(ts_return_type = "Promise<NativeResponse>")]
+    pub fn handle_request<'env>(
+        &self,
+        env: &'env Env,
+        method: String,
+        url: String,
+        headers: Vec<String>,
+        body: Buffer,
+        remote_address: String,
+        secure: bool,
+    ) -> Result<PromiseRaw<'env, NativeResponse>> {
+        let engine = self.engine.clone();
+        let request = RequestInfo::new(url, header_pairs(headers), remote_address, secure);
+        let body = Bytes::from(Vec::<u8>::from(body));
+        env.spawn_future(async move {
+            let response = engine
+                .handle_http(Method::parse(&method), request, body)
+                .await;
+            Ok(NativeResponse {
+                status: response.status.into(),
+                content_type: response.content_type.to_owned(),
+                body: Buffer::from(response.body.to_vec()),
+            })
+        })
+    }
+
+    /// Takes over a websocket upgrade that Node parsed: duplicates the socket's descriptor so the
+    /// caller can destroy its own handle; frames never pass through JS.
+    #[napi]
+    pub fn handle_upgrade(
+        &self,
+        fd: i32,
+        url: String,
+        headers: Vec<String>,
+        head: Buffer,
+        remote_address: String,
+    ) -> Result<()> {
+        let stream = handoff::duplicate(fd).map_err(|e| Error::new(Status::GenericFailure, e))?;
+        let request = RequestInfo::new(url, header_pairs(headers), remote_address, false);
+        let head = Bytes::from(Vec::<u8>::from(head));
+        let engine = self.engine.clone();
+        napi::bindgen_prelude::spawn(async move {
+            let _ = handoff::serve_upgrade(engine, stream, request, head).await;
+        });
+        Ok(())
+    }
+
+    #[napi]
+    pub fn accept(&self, conn: u32, nsp: String, sid: String) -> bool {
+        self.protocol.accept(conn, &nsp, &sid)
+    }
+
+    #[napi]
+    pub fn reject(&self, conn: u32, nsp: String, payload: String) {
+        self.protocol.reject(conn, &nsp, &payload)
+    }
+
+    /// Sends an event to one socket; `ack` is the ack id or -1.
+    #[napi]
+    pub fn emit(
+        &self,
+        conn: u32,
+        nsp: String,
+        ack: i64,
+        data: String,
+        attachments: Option<Vec<Buffer>>,
+        volatile: bool,
+    ) -> bool {
+        self.protocol.emit(
+            conn,
+            &nsp,
+            optional_id(ack),
+            outgoing(data, attachments),
+            volatile,
+        )
+    }
+
+    #[napi]
+    pub fn ack(
+        &self,
+        conn: u32,
+        nsp: String,
+        id: i64,
+        data: String,
+        attachments: Option<Vec<Buffer>>,
+    ) -> bool {
+        match optional_id(id) {
+            Some(id) => self
+                .protocol
+                .ack(conn, &nsp, id, outgoing(data, attachments)),
+            None => false,
+        }
+    }
+
+    /// Encodes once and queues the same frames for every recipient; returns how many.
+    #[napi]
+    pub fn broadcast(
+        &self,
+        nsp: String,
+        rooms: Vec<String>,
+        except: Vec<String>,
+        data: String,
+        attachments: Option<Vec<Buffer>>,
+        volatile: bool,
+    ) -> u32 {
+        let target = Target { rooms, except };
+        self.protocol
+            .broadcast(&nsp, &target, outgoing(data, attachments), volatile) as u32
+    }
+
+    #[napi]
+    pub fn join(&self, nsp: String, sid: String, rooms: Vec<String>) {
+        self.protocol.join(&nsp, &sid, rooms)
+    }
+
+    #[napi]
+    pub fn leave(&self, nsp: String, sid: String, room: String) {
+        self.protocol.leave(&nsp, &sid, &room)
+    }
+
+    #[napi]
+    pub fn socket_rooms(&self, nsp: String, sid: String) -> Vec<String> {
+        self.protocol.socket_rooms(&nsp, &sid)
+    }
+
+    /// `{"room":["sid",…]}` of one namespace.
+    #[napi]
+    pub fn rooms(&self, nsp: String) -> String {
+        self.protocol.rooms_json(&nsp)
+    }
+
+    #[napi]
+    pub fn disconnect_socket(&self, conn: u32, nsp: String) {
+        self.protocol.disconnect_socket(conn, &nsp)
+    }
+
+    /// Releases a socket the client disconnected, once JS is done with it (after `disconnecting`).
+    #[napi]
+    pub fn remove_socket(&self, nsp: String, sid: String) {
+        self.protocol.leave_namespace(&nsp, &sid)
+    }
+
+    #[napi]
+    pub fn close_connection(&self, conn: u32) {
+        self.protocol.close_connection(conn)
+    }
+
+    /// `{"headers":{…},"address":…,"secure":…,"issued":…,"url":…}` of a connection's first request.
+    #[napi]
+    pub fn handshake(&self, conn: u32) -> Option<String> {
+        let session = self.protocol.session(conn)?;
+        let request = &session.request;
+        let mut headers = serde_json::Map::new();
+        for (name, value) in &request.headers {
+            let joined = match headers.get(name).and_then(|v| v.as_str()) {
+                Some(previous) => format!("{previous}, {value}"),
+                None => value.clone(),
+            };
+            headers.insert(name.clone(), joined.into());
+        }
+        let query: serde_json::Map<_, _> = request
+            .query()
+            .0
+            .into_iter()
+            .map(|(k, v)| (k, v.into()))
+            .collect();
+        Some(
+            serde_json::json!({
+                "headers": headers,
+                "query": query,
+                "address": request.remote_address,
+                "secure": request.secure,
+                "issued": request.issued,
+                "url": request.url,
+            })
+            .to_string(),
+        )
+    }
+
+    #[napi]
+    pub fn transport(&self, conn: u32) -> Option<String> {
+        self.protocol
+            .session(conn)
+            .map(|s| s.transport().name().to_owned())
+    }
+
+    #[napi(getter)]
+    pub fn clients_count(&self) -> u32 {
+        self.engine.clients_count() as u32
+    }
+
+    /// Stops listening, closes every session and lets Node exit.
+    #[napi]
+    pub fn close(&self) {
+        self.shutdown.cancel();
+        self.engine.close_all();
+        self.events.shut();
+    }
+}

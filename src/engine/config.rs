@@ -1,0 +1,50 @@
+//! Engine options, with socket.io 4.8's defaults.
+
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Always ends with `/`.
+    pub path: String,
+    pub ping_interval: Duration,
+    pub ping_timeout: Duration,
+    pub upgrade_timeout: Duration,
+    pub max_payload: usize,
+    pub allow_polling: bool,
+    pub allow_websocket: bool,
+    pub allow_upgrades: bool,
+    /// Bytes a session may have queued before it is treated as a slow client.
+    pub max_buffered_bytes: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            path: "/socket.io/".into(),
+            ping_interval: Duration::from_millis(25_000),
+            ping_timeout: Duration::from_millis(20_000),
+            upgrade_timeout: Duration::from_millis(10_000),
+            max_payload: 1_000_000,
+            allow_polling: true,
+            allow_websocket: true,
+            allow_upgrades: true,
+            max_buffered_bytes: 16 * 1024 * 1024,
+        }
+    }
+}
+
+impl EngineConfig {
+    pub fn open_packet(&self, sid: &str, upgrades_offered: bool) -> String {
+        let upgrades = if upgrades_offered && self.allow_upgrades && self.allow_websocket {
+            "[\"websocket\"]"
+        } else {
+            "[]"
+        };
+        format!(
+            "0{{\"sid\":\"{sid}\",\"upgrades\":{upgrades},\"pingInterval\":{},\"pingTimeout\":{},\"maxPayload\":{}}}",
+            self.ping_interval.as_millis(),
+            self.ping_timeout.as_millis(),
+            self.max_payload
+        )
+    }
+}

@@ -1,0 +1,13 @@
+//! engine.io v4: sessions over HTTP long-polling and websocket.
+
+pub mod config;
+pub mod error;
+pub mod frame;
+pub mod outbox;
+pub mod packet;
+pub mod payload;
+pub mod polling;
+pub mod request;
+pub mod server;
+pub mod session;
+pub mod websocket;

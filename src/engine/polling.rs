@@ -1,0 +1,67 @@
+//! HTTP long-polling: a GET waits for queued packets, a POST delivers the client's packets.
+
+use std::sync::Arc;
+
+use super::frame::Frame;
+use super::packet::{encode_text, PacketType};
+use super::payload;
+use super::server::{EngineInner, HttpResponse};
+use super::session::{CloseReason, Session, Transport};
+
+/// Clears the session's in-flight mark however the poll ends (even if the client went away).
+struct PollGuard<'a>(&'a Session);
+
+impl Drop for PollGuard<'_> {
+    fn drop(&mut self) {
+        self.0.end_poll();
+    }
+}
+
+pub async fn poll(engine: &Arc<EngineInner>, session: Arc<Session>) -> HttpResponse {
+    if !session.start_poll() {
+        // An overlapping poll: engine.io treats it as a transport error.
+        session.close(CloseReason::TransportError);
+        return HttpResponse::error(super::error::EngineError::BadRequest);
+    }
+    let _guard = PollGuard(&session);
+    loop {
+        let mut frames = session.outbox.drain();
+        if session.is_closed() {
+            if session.closed_by_server() {
+                frames.push(Frame::text(encode_text(PacketType::Close, "")));
+            } else if frames.is_empty() {
+                frames.push(noop());
+            }
+            engine.forget(&session.id);
+            return HttpResponse::text(payload::encode(&frames));
+        }
+        if !frames.is_empty() {
+            return HttpResponse::text(payload::encode(&frames));
+        }
+        if session.is_upgrading() || session.transport() != Transport::Polling {
+            return HttpResponse::text(payload::encode(&[noop()]));
+        }
+        session.outbox.ready().await;
+    }
+}
+
+pub fn receive(engine: &EngineInner, session: &Session, body: &[u8]) -> HttpResponse {
+    if body.len() > engine.config.max_payload {
+        session.close(CloseReason::TransportError);
+        return HttpResponse::status(413, "");
+    }
+    let packets = std::str::from_utf8(body)
+        .ok()
+        .and_then(|text| payload::decode(text).ok());
+    match packets {
+        Some(packets) => packets
+            .into_iter()
+            .for_each(|packet| session.receive(packet)),
+        None => session.close(CloseReason::ParseError),
+    }
+    HttpResponse::status(200, "ok")
+}
+
+fn noop() -> Frame {
+    Frame::text(encode_text(PacketType::Noop, ""))
+}

@@ -1,0 +1,265 @@
+//! One engine.io session: its send queue, its current transport, its heartbeat and its close.
+
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Weak};
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use tokio_util::sync::CancellationToken;
+
+use super::frame::Frame;
+use super::outbox::{Outbox, PushError};
+use super::packet::PacketType;
+use super::request::RequestInfo;
+use super::server::EngineInner;
+
+/// Why a session ended, as socket.io reports it in `disconnect`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    TransportClose,
+    TransportError,
+    PingTimeout,
+    ForcedClose,
+    ParseError,
+    ServerShuttingDown,
+}
+
+impl CloseReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TransportClose => "transport close",
+            Self::TransportError => "transport error",
+            Self::PingTimeout => "ping timeout",
+            Self::ForcedClose => "forced close",
+            Self::ParseError => "parse error",
+            Self::ServerShuttingDown => "server shutting down",
+        }
+    }
+
+    /// Closes the server starts (rather than the client or the network) tell the client so.
+    fn tells_client(self) -> bool {
+        !matches!(self, Self::TransportClose)
+    }
+}
+
+/// A message delivered by the engine to the layer above.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    Text(String),
+    Binary(Bytes),
+}
+
+/// The layer above, as one session sees it.
+pub trait SessionHandler: Send + Sync {
+    fn on_message(&self, message: Message);
+    fn on_upgrade(&self);
+    fn on_close(&self, reason: CloseReason);
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Polling,
+    Websocket,
+}
+
+impl Transport {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Polling => "polling",
+            Self::Websocket => "websocket",
+        }
+    }
+}
+
+const POLLING: u8 = 0;
+const WEBSOCKET: u8 = 1;
+
+pub struct Session {
+    pub id: Arc<str>,
+    pub key: u32,
+    pub request: RequestInfo,
+    pub outbox: Outbox,
+    transport: AtomicU8,
+    upgrading: AtomicBool,
+    poll_active: AtomicBool,
+    /// Set when the server closed the session: pending writers send what is queued, then close.
+    closed_by_server: AtomicBool,
+    cancel: CancellationToken,
+    pong: tokio::sync::Notify,
+    handler: Mutex<Option<Arc<dyn SessionHandler>>>,
+    engine: Weak<EngineInner>,
+}
+
+impl Session {
+    pub(super) fn new(
+        id: Arc<str>,
+        key: u32,
+        transport: Transport,
+        request: RequestInfo,
+        engine: &Arc<EngineInner>,
+    ) -> Self {
+        Self {
+            id,
+            key,
+            request,
+            outbox: Outbox::new(engine.config.max_buffered_bytes),
+            transport: AtomicU8::new(match transport {
+                Transport::Polling => POLLING,
+                Transport::Websocket => WEBSOCKET,
+            }),
+            upgrading: AtomicBool::new(false),
+            poll_active: AtomicBool::new(false),
+            closed_by_server: AtomicBool::new(false),
+            cancel: CancellationToken::new(),
+            pong: tokio::sync::Notify::new(),
+            handler: Mutex::new(None),
+            engine: Arc::downgrade(engine),
+        }
+    }
+
+    pub(super) fn set_handler(&self, handler: Arc<dyn SessionHandler>) {
+        *self.handler.lock() = Some(handler);
+    }
+
+    fn handler(&self) -> Option<Arc<dyn SessionHandler>> {
+        self.handler.lock().clone()
+    }
+
+    pub fn transport(&self) -> Transport {
+        match self.transport.load(Ordering::Acquire) {
+            POLLING => Transport::Polling,
+            _ => Transport::Websocket,
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+
+    pub fn closed_by_server(&self) -> bool {
+        self.closed_by_server.load(Ordering::Acquire)
+    }
+
+    pub fn cancelled(&self) -> tokio_util::sync::WaitForCancellationFuture<'_> {
+        self.cancel.cancelled()
+    }
+
+    /// Queues frames; a full queue closes the session rather than growing memory.
+    pub fn send(&self, frames: impl IntoIterator<Item = Frame>, volatile: bool) -> bool {
+        match self.outbox.push_all(frames, volatile) {
+            Ok(()) => true,
+            Err(PushError::Overflow) => {
+                self.close(CloseReason::TransportError);
+                false
+            }
+            Err(PushError::Closed | PushError::Dropped) => false,
+        }
+    }
+
+    pub fn send_packet(&self, kind: PacketType, data: &str) -> bool {
+        self.send([Frame::text(super::packet::encode_text(kind, data))], false)
+    }
+
+    /// Handles a packet the client sent on its current transport.
+    pub(super) fn receive(&self, packet: super::packet::Packet) {
+        use super::packet::Packet;
+        match packet {
+            Packet::Text(PacketType::Message, text) => {
+                if let Some(handler) = self.handler() {
+                    handler.on_message(Message::Text(text));
+                }
+            }
+            Packet::Binary(bytes) => {
+                if let Some(handler) = self.handler() {
+                    handler.on_message(Message::Binary(bytes));
+                }
+            }
+            Packet::Text(PacketType::Pong, _) => self.pong.notify_one(),
+            Packet::Text(PacketType::Close, _) => self.close(CloseReason::TransportClose),
+            Packet::Text(PacketType::Noop, _) => {}
+            // Open, ping and upgrade are not valid from a client on an established transport.
+            Packet::Text(_, _) => self.close(CloseReason::TransportError),
+        }
+    }
+
+    pub(super) fn begin_upgrade(&self) -> bool {
+        self.transport() == Transport::Polling && !self.upgrading.swap(true, Ordering::AcqRel)
+    }
+
+    pub(super) fn is_upgrading(&self) -> bool {
+        self.upgrading.load(Ordering::Acquire)
+    }
+
+    /// Releases a pending long-poll (it answers with a noop) so the client can finish upgrading.
+    pub(super) fn flush_poll_for_upgrade(&self) {
+        self.outbox.wake();
+    }
+
+    pub(super) fn abort_upgrade(&self) {
+        self.upgrading.store(false, Ordering::Release);
+    }
+
+    pub(super) fn complete_upgrade(&self) {
+        self.transport.store(WEBSOCKET, Ordering::Release);
+        self.upgrading.store(false, Ordering::Release);
+        self.outbox.wake();
+        if let Some(handler) = self.handler() {
+            handler.on_upgrade();
+        }
+    }
+
+    /// Marks a long-poll as in flight; false when one already was (an overlapping poll).
+    pub(super) fn start_poll(&self) -> bool {
+        !self.poll_active.swap(true, Ordering::AcqRel)
+    }
+
+    pub(super) fn end_poll(&self) {
+        self.poll_active.store(false, Ordering::Release);
+    }
+
+    pub(super) fn poll_active(&self) -> bool {
+        self.poll_active.load(Ordering::Acquire)
+    }
+
+    pub fn close(&self, reason: CloseReason) {
+        if self.cancel.is_cancelled() {
+            return;
+        }
+        if reason.tells_client() {
+            self.closed_by_server.store(true, Ordering::Release);
+        }
+        self.cancel.cancel();
+        self.outbox.close();
+        if let Some(engine) = self.engine.upgrade() {
+            engine.remove(self);
+        }
+        if let Some(handler) = self.handler.lock().take() {
+            handler.on_close(reason);
+        }
+    }
+
+    /// Pings every `ping_interval` and closes the session when a pong does not come back in time.
+    pub(super) async fn heartbeat(
+        self: Arc<Self>,
+        interval: std::time::Duration,
+        timeout: std::time::Duration,
+    ) {
+        loop {
+            tokio::select! {
+                _ = self.cancel.cancelled() => return,
+                _ = tokio::time::sleep(interval) => {}
+            }
+            if !self.send_packet(PacketType::Ping, "") {
+                return;
+            }
+            tokio::select! {
+                _ = self.cancel.cancelled() => return,
+                _ = self.pong.notified() => {}
+                _ = tokio::time::sleep(timeout) => {
+                    self.close(CloseReason::PingTimeout);
+                    return;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! Websocket connections handed over by a Node `http.Server`: Node parsed the upgrade request;
+//! we take a duplicate of its socket's file descriptor and own the connection from there on.
+
+use std::io;
+use std::os::fd::{FromRawFd, RawFd};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::io::AsyncWriteExt;
+use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_tungstenite::WebSocketStream;
+
+use crate::engine::request::{Method, RequestInfo};
+use crate::engine::server::EngineInner;
+use crate::engine::websocket;
+
+use super::prefixed::Prefixed;
+use super::websocket_accept;
+
+/// Duplicates `fd` so the connection outlives Node's handle, which the caller then destroys.
+pub fn duplicate(fd: RawFd) -> io::Result<std::net::TcpStream> {
+    // SAFETY: dup has no memory-safety preconditions; the result is checked before use and
+    // becomes owned by the returned stream.
+    let copy = unsafe { libc::dup(fd) };
+    if copy < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `copy` is a fresh descriptor that nothing else owns.
+    let stream = unsafe { std::net::TcpStream::from_raw_fd(copy) };
+    stream.set_nonblocking(true)?;
+    Ok(stream)
+}
+
+pub async fn serve_upgrade(
+    engine: Arc<EngineInner>,
+    stream: std::net::TcpStream,
+    request: RequestInfo,
+    head: Bytes,
+) -> io::Result<()> {
+    let mut stream = tokio::net::TcpStream::from_std(stream)?;
+    let accept = websocket_accept(
+        request.header("sec-websocket-key"),
+        request.header("sec-websocket-version"),
+    );
+    let verified = accept.and_then(|accept| {
+        engine
+            .verify(Method::Get, &request, true)
+            .map(|target| (accept, target))
+    });
+    let (accept, target) = match verified {
+        Ok(pair) => pair,
+        Err(error) => {
+            let body = error.body();
+            let response = format!(
+                "HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+                error.status(),
+                if error.status() == 403 { "Forbidden" } else { "Bad Request" },
+                body.len(),
+                body
+            );
+            stream.write_all(response.as_bytes()).await?;
+            return stream.shutdown().await;
+        }
+    };
+    let response = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+    );
+    stream.write_all(response.as_bytes()).await?;
+    let config = websocket::websocket_config(&engine);
+    let ws =
+        WebSocketStream::from_raw_socket(Prefixed::new(head, stream), Role::Server, Some(config))
+            .await;
+    websocket::serve(engine, ws, target, request).await;
+    Ok(())
+}

@@ -1,0 +1,154 @@
+//! Our own HTTP listener: hyper serves the engine's path, websocket upgrades included.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_tungstenite::WebSocketStream;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::request::{Method, RequestInfo};
+use crate::engine::server::{EngineInner, HttpResponse};
+use crate::engine::websocket;
+
+use super::websocket_accept;
+
+pub async fn serve(listener: TcpListener, engine: Arc<EngineInner>, shutdown: CancellationToken) {
+    loop {
+        let (stream, remote) = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(_) => continue,
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let engine = engine.clone();
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| {
+                let engine = engine.clone();
+                async move { Ok::<_, Infallible>(route(engine, request, remote).await) }
+            });
+            let connection = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
+            tokio::select! {
+                _ = connection => {}
+                _ = shutdown.cancelled() => {}
+            }
+        });
+    }
+}
+
+fn request_info(request: &Request<Incoming>, remote: SocketAddr) -> RequestInfo {
+    let url = request
+        .uri()
+        .path_and_query()
+        .map(|pq| pq.as_str().to_owned())
+        .unwrap_or_else(|| "/".into());
+    let headers = request
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    RequestInfo::new(url, headers, remote.ip().to_string(), false)
+}
+
+async fn route(
+    engine: Arc<EngineInner>,
+    mut request: Request<Incoming>,
+    remote: SocketAddr,
+) -> Response<Full<Bytes>> {
+    let info = request_info(&request, remote);
+    if !info.path().starts_with(engine.config.path.as_str()) {
+        return respond(HttpResponse::status(404, "Not Found"));
+    }
+    let method = Method::parse(request.method().as_str());
+    let is_upgrade = info
+        .header("upgrade")
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if is_upgrade {
+        return upgrade(engine, &mut request, info);
+    }
+    let body = read_body(request.into_body(), engine.config.max_payload).await;
+    respond(engine.handle_http(method, info, body).await)
+}
+
+/// Reads at most one byte more than `limit`, enough for the engine to see it is too large.
+async fn read_body(mut body: Incoming, limit: usize) -> Bytes {
+    let mut buffer = BytesMut::new();
+    while let Some(Ok(frame)) = body.frame().await {
+        if let Ok(data) = frame.into_data() {
+            buffer.extend_from_slice(&data);
+            if buffer.len() > limit {
+                break;
+            }
+        }
+    }
+    buffer.freeze()
+}
+
+fn upgrade(
+    engine: Arc<EngineInner>,
+    request: &mut Request<Incoming>,
+    info: RequestInfo,
+) -> Response<Full<Bytes>> {
+    let accept = match websocket_accept(
+        info.header("sec-websocket-key"),
+        info.header("sec-websocket-version"),
+    ) {
+        Ok(accept) => accept,
+        Err(error) => return respond(HttpResponse::error(error)),
+    };
+    let target = match engine.verify(Method::Get, &info, true) {
+        Ok(target) => target,
+        Err(error) => return respond(HttpResponse::error(error)),
+    };
+    let on_upgrade = hyper::upgrade::on(request);
+    tokio::spawn(async move {
+        if let Ok(upgraded) = on_upgrade.await {
+            let config = websocket::websocket_config(&engine);
+            let ws = WebSocketStream::from_raw_socket(
+                TokioIo::new(upgraded),
+                Role::Server,
+                Some(config),
+            )
+            .await;
+            websocket::serve(engine, ws, target, info).await;
+        }
+    });
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert("upgrade", HeaderValue::from_static("websocket"));
+    headers.insert("connection", HeaderValue::from_static("Upgrade"));
+    if let Ok(value) = HeaderValue::from_str(&accept) {
+        headers.insert("sec-websocket-accept", value);
+    }
+    response
+}
+
+fn respond(response: HttpResponse) -> Response<Full<Bytes>> {
+    let mut out = Response::new(Full::new(response.body));
+    *out.status_mut() = StatusCode::from_u16(response.status).unwrap_or(StatusCode::BAD_REQUEST);
+    out.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(response.content_type),
+    );
+    out
+}

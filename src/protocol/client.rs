@@ -1,0 +1,192 @@
+//! One client connection (one engine.io session) as socket.io sees it: the namespaces it has
+//! joined, a binary packet being reassembled, and the connect timeout.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+
+use crate::engine::frame::Frame;
+use crate::engine::session::{CloseReason, Message, Session, SessionHandler};
+
+use super::event::ProtocolEvent;
+use super::packet::{self, Packet, PacketKind};
+use super::server::ProtocolInner;
+use super::Id;
+
+struct PartialBinary {
+    packet: Packet,
+    attachments: Vec<Bytes>,
+}
+
+#[derive(Default)]
+struct State {
+    /// Namespace name → socket id, for the namespaces this client has joined.
+    sockets: HashMap<String, Id>,
+    partial: Option<PartialBinary>,
+}
+
+pub struct Client {
+    pub session: Arc<Session>,
+    server: Weak<ProtocolInner>,
+    state: Mutex<State>,
+}
+
+impl Client {
+    pub(super) fn new(session: Arc<Session>, server: &Arc<ProtocolInner>) -> Self {
+        Self {
+            session,
+            server: Arc::downgrade(server),
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    pub fn key(&self) -> u32 {
+        self.session.key
+    }
+
+    pub fn send(&self, frames: &[Frame], volatile: bool) -> bool {
+        self.session.send(frames.iter().cloned(), volatile)
+    }
+
+    pub(super) fn has_sockets(&self) -> bool {
+        !self.state.lock().sockets.is_empty()
+    }
+
+    pub(super) fn socket_id(&self, nsp: &str) -> Option<Id> {
+        self.state.lock().sockets.get(nsp).cloned()
+    }
+
+    pub(super) fn add_socket(&self, nsp: &str, sid: Id) {
+        self.state.lock().sockets.insert(nsp.to_owned(), sid);
+    }
+
+    pub(super) fn remove_socket(&self, nsp: &str) -> Option<Id> {
+        self.state.lock().sockets.remove(nsp)
+    }
+
+    fn dispatch(&self, server: &ProtocolInner, packet: Packet, attachments: Vec<Bytes>) {
+        let conn = self.key();
+        let joined = self.socket_id(&packet.nsp).is_some();
+        match packet.kind {
+            PacketKind::Connect => {
+                if !joined {
+                    server.upstream.push(ProtocolEvent::Connect {
+                        conn,
+                        nsp: packet.nsp,
+                        sid: crate::engine::server::generate_id(),
+                        auth: packet.data,
+                    });
+                }
+            }
+            PacketKind::Disconnect => {
+                if self.remove_socket(&packet.nsp).is_some() {
+                    server.upstream.push(ProtocolEvent::Disconnect {
+                        conn,
+                        nsp: packet.nsp,
+                    });
+                }
+            }
+            PacketKind::Event | PacketKind::BinaryEvent if joined => {
+                if let Some(data) = packet.data {
+                    server.upstream.push(ProtocolEvent::Event {
+                        conn,
+                        nsp: packet.nsp,
+                        ack: packet.id,
+                        data,
+                        attachments,
+                    });
+                }
+            }
+            PacketKind::Ack | PacketKind::BinaryAck if joined => {
+                if let (Some(id), Some(data)) = (packet.id, packet.data) {
+                    server.upstream.push(ProtocolEvent::Ack {
+                        conn,
+                        nsp: packet.nsp,
+                        id,
+                        data,
+                        attachments,
+                    });
+                }
+            }
+            // Packets for a namespace the client has not joined, and CONNECT_ERROR from a
+            // client, are ignored, as socket.io does.
+            _ => {}
+        }
+    }
+
+    fn parse_error(&self) {
+        self.session.close(CloseReason::ParseError);
+    }
+}
+
+impl SessionHandler for Client {
+    fn on_message(&self, message: Message) {
+        let Some(server) = self.server.upgrade() else {
+            return;
+        };
+        match message {
+            Message::Text(text) => {
+                if self.state.lock().partial.is_some() {
+                    return self.parse_error();
+                }
+                let Ok(packet) = packet::decode(&text) else {
+                    return self.parse_error();
+                };
+                if packet.kind.is_binary() && packet.attachments > 0 {
+                    self.state.lock().partial = Some(PartialBinary {
+                        attachments: Vec::with_capacity(packet.attachments.min(16)),
+                        packet,
+                    });
+                } else {
+                    self.dispatch(&server, packet, Vec::new());
+                }
+            }
+            Message::Binary(bytes) => {
+                let complete = {
+                    let mut state = self.state.lock();
+                    let Some(partial) = state.partial.as_mut() else {
+                        drop(state);
+                        return self.parse_error();
+                    };
+                    partial.attachments.push(bytes);
+                    if partial.attachments.len() == partial.packet.attachments {
+                        state.partial.take()
+                    } else {
+                        None
+                    }
+                };
+                if let Some(done) = complete {
+                    self.dispatch(&server, done.packet, done.attachments);
+                }
+            }
+        }
+    }
+
+    fn on_upgrade(&self) {
+        if let Some(server) = self.server.upgrade() {
+            server
+                .upstream
+                .push(ProtocolEvent::Upgrade { conn: self.key() });
+        }
+    }
+
+    fn on_close(&self, reason: CloseReason) {
+        let Some(server) = self.server.upgrade() else {
+            return;
+        };
+        // Room membership stays until JS has emitted `disconnecting` and calls `remove_socket`.
+        self.state.lock().sockets.clear();
+        server.forget_client(self.key());
+        server.upstream.push(ProtocolEvent::Close {
+            conn: self.key(),
+            reason: reason.as_str(),
+        });
+    }
+}
+
+/// Encodes a CONNECT reply, CONNECT_ERROR or DISCONNECT for one namespace.
+pub(super) fn control_frame(kind: PacketKind, nsp: &str, data: &str) -> Frame {
+    Frame::text(packet::encode(kind, nsp, None, 0, data))
+}

@@ -1,0 +1,48 @@
+//! What the protocol layer reports upward (to JS), in the order it happened.
+
+use bytes::Bytes;
+
+use super::Id;
+
+#[derive(Debug)]
+pub enum ProtocolEvent {
+    /// A client asks to join a namespace; the answer is `accept` or `reject`.
+    Connect {
+        conn: u32,
+        nsp: String,
+        sid: Id,
+        auth: Option<String>,
+    },
+    Event {
+        conn: u32,
+        nsp: String,
+        ack: Option<u64>,
+        data: String,
+        attachments: Vec<Bytes>,
+    },
+    Ack {
+        conn: u32,
+        nsp: String,
+        id: u64,
+        data: String,
+        attachments: Vec<Bytes>,
+    },
+    /// The client left one namespace.
+    Disconnect {
+        conn: u32,
+        nsp: String,
+    },
+    /// The whole connection closed.
+    Close {
+        conn: u32,
+        reason: &'static str,
+    },
+    Upgrade {
+        conn: u32,
+    },
+}
+
+/// Receives the protocol's events; must not block.
+pub trait Upstream: Send + Sync {
+    fn push(&self, event: ProtocolEvent);
+}

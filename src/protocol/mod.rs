@@ -1,0 +1,11 @@
+//! socket.io v5: packets, clients, namespaces, and fan-out.
+
+pub mod broadcast;
+pub mod client;
+pub mod event;
+pub mod namespace;
+pub mod packet;
+pub mod payload_shape;
+pub mod server;
+
+pub type Id = std::sync::Arc<str>;

@@ -1,0 +1,215 @@
+//! The socket.io server core: clients by connection key, namespaces by name, and the calls the
+//! binding makes on behalf of JS.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use parking_lot::{Mutex, RwLock};
+
+use crate::engine::server::ConnectionHandler;
+use crate::engine::session::{CloseReason, Session, SessionHandler};
+
+use super::broadcast::{self, Target};
+use super::client::{control_frame, Client};
+use super::event::Upstream;
+use super::namespace::Namespace;
+use super::packet::{ack_kind, event_kind, PacketKind};
+use super::Id;
+
+pub struct ProtocolInner {
+    pub upstream: Arc<dyn Upstream>,
+    connect_timeout: Duration,
+    clients: RwLock<HashMap<u32, Arc<Client>>>,
+    namespaces: RwLock<HashMap<String, Arc<Mutex<Namespace>>>>,
+}
+
+/// Encoded message to send: the event or ack's JSON array text plus binary attachments.
+pub struct Outgoing {
+    pub data: String,
+    pub attachments: Vec<Bytes>,
+}
+
+impl ProtocolInner {
+    pub fn new(upstream: Arc<dyn Upstream>, connect_timeout: Duration) -> Arc<Self> {
+        Arc::new(Self {
+            upstream,
+            connect_timeout,
+            clients: RwLock::new(HashMap::new()),
+            namespaces: RwLock::new(HashMap::new()),
+        })
+    }
+
+    fn client(&self, conn: u32) -> Option<Arc<Client>> {
+        self.clients.read().get(&conn).cloned()
+    }
+
+    pub(super) fn forget_client(&self, conn: u32) {
+        self.clients.write().remove(&conn);
+    }
+
+    fn namespace(&self, nsp: &str) -> Option<Arc<Mutex<Namespace>>> {
+        self.namespaces.read().get(nsp).cloned()
+    }
+
+    fn namespace_or_create(&self, nsp: &str) -> Arc<Mutex<Namespace>> {
+        if let Some(namespace) = self.namespace(nsp) {
+            return namespace;
+        }
+        self.namespaces
+            .write()
+            .entry(nsp.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    pub fn leave_namespace(&self, nsp: &str, sid: &str) {
+        if let Some(namespace) = self.namespace(nsp) {
+            namespace.lock().remove(sid);
+        }
+    }
+
+    /// Admits a socket that JS middleware accepted; false when the client is already gone.
+    pub fn accept(&self, conn: u32, nsp: &str, sid: &str) -> bool {
+        let Some(client) = self.client(conn) else {
+            return false;
+        };
+        if client.session.is_closed() {
+            return false;
+        }
+        let sid: Id = Arc::from(sid);
+        client.add_socket(nsp, sid.clone());
+        self.namespace_or_create(nsp)
+            .lock()
+            .add(sid.clone(), client.clone());
+        let reply = format!("{{\"sid\":\"{sid}\"}}");
+        client.send(&[control_frame(PacketKind::Connect, nsp, &reply)], false)
+    }
+
+    /// Refuses a namespace connection with a CONNECT_ERROR carrying `payload` (JSON).
+    pub fn reject(&self, conn: u32, nsp: &str, payload: &str) {
+        if let Some(client) = self.client(conn) {
+            client.send(
+                &[control_frame(PacketKind::ConnectError, nsp, payload)],
+                false,
+            );
+        }
+    }
+
+    pub fn emit(
+        &self,
+        conn: u32,
+        nsp: &str,
+        ack: Option<u64>,
+        message: Outgoing,
+        volatile: bool,
+    ) -> bool {
+        let Some(client) = self.client(conn) else {
+            return false;
+        };
+        let kind = event_kind(message.attachments.len());
+        let frames = broadcast::frames(kind, nsp, ack, &message.data, message.attachments);
+        client.send(&frames, volatile)
+    }
+
+    pub fn ack(&self, conn: u32, nsp: &str, id: u64, message: Outgoing) -> bool {
+        let Some(client) = self.client(conn) else {
+            return false;
+        };
+        let kind = ack_kind(message.attachments.len());
+        let frames = broadcast::frames(kind, nsp, Some(id), &message.data, message.attachments);
+        client.send(&frames, false)
+    }
+
+    pub fn broadcast(
+        &self,
+        nsp: &str,
+        target: &Target,
+        message: Outgoing,
+        volatile: bool,
+    ) -> usize {
+        let Some(namespace) = self.namespace(nsp) else {
+            return 0;
+        };
+        let kind = event_kind(message.attachments.len());
+        let frames = broadcast::frames(kind, nsp, None, &message.data, message.attachments);
+        broadcast::fan_out(&namespace, target, &frames, volatile)
+    }
+
+    pub fn join(&self, nsp: &str, sid: &str, rooms: Vec<String>) {
+        if let Some(namespace) = self.namespace(nsp) {
+            let mut namespace = namespace.lock();
+            if namespace.contains(sid) {
+                namespace
+                    .rooms
+                    .add_all(&Arc::from(sid), rooms.into_iter().map(Arc::from));
+            }
+        }
+    }
+
+    pub fn leave(&self, nsp: &str, sid: &str, room: &str) {
+        if let Some(namespace) = self.namespace(nsp) {
+            namespace.lock().rooms.del(sid, room);
+        }
+    }
+
+    pub fn socket_rooms(&self, nsp: &str, sid: &str) -> Vec<String> {
+        self.namespace(nsp)
+            .map(|namespace| {
+                namespace
+                    .lock()
+                    .rooms
+                    .socket_rooms(sid)
+                    .map(|room| room.to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn rooms_json(&self, nsp: &str) -> String {
+        self.namespace(nsp)
+            .map(|namespace| namespace.lock().rooms_json())
+            .unwrap_or_else(|| "{}".into())
+    }
+
+    /// Sends DISCONNECT for one namespace (also to a socket still in middleware, which refuses
+    /// it) and forgets the socket.
+    pub fn disconnect_socket(&self, conn: u32, nsp: &str) {
+        let Some(client) = self.client(conn) else {
+            return;
+        };
+        if let Some(sid) = client.remove_socket(nsp) {
+            self.leave_namespace(nsp, &sid);
+        }
+        client.send(&[control_frame(PacketKind::Disconnect, nsp, "")], false);
+    }
+
+    pub fn close_connection(&self, conn: u32) {
+        if let Some(client) = self.client(conn) {
+            client.session.close(CloseReason::ForcedClose);
+        }
+    }
+
+    pub fn session(&self, conn: u32) -> Option<Arc<Session>> {
+        self.client(conn).map(|client| client.session.clone())
+    }
+}
+
+impl ConnectionHandler for Arc<ProtocolInner> {
+    fn on_open(&self, session: &Arc<Session>) -> Arc<dyn SessionHandler> {
+        let client = Arc::new(Client::new(session.clone(), self));
+        self.clients.write().insert(session.key, client.clone());
+        let weak = Arc::downgrade(&client);
+        let timeout = self.connect_timeout;
+        tokio::spawn(async move {
+            tokio::time::sleep(timeout).await;
+            if let Some(client) = weak.upgrade() {
+                if !client.has_sockets() {
+                    client.session.close(CloseReason::ForcedClose);
+                }
+            }
+        });
+        client
+    }
+}
