@@ -151,10 +151,10 @@ impl EngineInner {
     }
 
     /// Called once by a closing session.
-    pub(super) fn remove(self: &Arc<Self>, session: &Session) {
+    pub(super) fn remove(self: &Arc<Self>, session: &Session, drain: bool) {
         self.open_count.fetch_sub(1, Ordering::AcqRel);
-        let flush_pending = session.transport() == Transport::Polling
-            && session.closed_by_server()
+        let flush_pending = drain
+            && session.transport() == Transport::Polling
             && !session.poll_active()
             && !session.outbox.is_empty();
         if !flush_pending {

@@ -40,6 +40,13 @@ impl CloseReason {
     fn tells_client(self) -> bool {
         !matches!(self, Self::TransportClose)
     }
+
+    /// Only a deliberate close (`socket.disconnect(true)`) waits for queued packets to be
+    /// fetched, as engine.io's `close()` waits for its write buffer to drain; a timed-out or
+    /// failed session is forgotten at once.
+    pub fn drains_first(self) -> bool {
+        matches!(self, Self::ForcedClose)
+    }
 }
 
 /// A message delivered by the engine to the layer above.
@@ -231,7 +238,7 @@ impl Session {
         self.cancel.cancel();
         self.outbox.close();
         if let Some(engine) = self.engine.upgrade() {
-            engine.remove(self);
+            engine.remove(self, reason.drains_first());
         }
         if let Some(handler) = self.handler.lock().take() {
             handler.on_close(reason);
