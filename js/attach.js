@@ -43,7 +43,16 @@ function attachToHttpServer(io, httpServer) {
     const body = req.method === 'POST' ? readBody(req, io.opts.maxHttpBufferSize) : Promise.resolve(Buffer.alloc(0));
     body
       .then((buffer) =>
-        native.handleRequest(req.method, req.url, req.rawHeaders, buffer, req.socket.remoteAddress || '', Boolean(req.socket.encrypted)),
+        native.handleRequest(
+          {
+            method: req.method,
+            url: req.url,
+            headers: req.rawHeaders,
+            remoteAddress: req.socket.remoteAddress || '',
+            secure: Boolean(req.socket.encrypted),
+          },
+          buffer,
+        ),
       )
       .then(
         (response) => {

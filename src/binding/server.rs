@@ -27,6 +27,17 @@ pub struct NativeServer {
     shutdown: CancellationToken,
 }
 
+/// A request Node's HTTP server received under the engine path.
+#[napi(object)]
+pub struct NativeRequest {
+    pub method: String,
+    pub url: String,
+    /// Node's `rawHeaders`: `[name, value, name, value, …]`.
+    pub headers: Vec<String>,
+    pub remote_address: String,
+    pub secure: bool,
+}
+
 #[napi(object)]
 pub struct NativeResponse {
     pub status: u32,
@@ -118,20 +129,20 @@ impl NativeServer {
     pub fn handle_request<'env>(
         &self,
         env: &'env Env,
-        method: String,
-        url: String,
-        headers: Vec<String>,
+        request: NativeRequest,
         body: Buffer,
-        remote_address: String,
-        secure: bool,
     ) -> Result<PromiseRaw<'env, NativeResponse>> {
         let engine = self.engine.clone();
-        let request = RequestInfo::new(url, header_pairs(headers), remote_address, secure);
+        let method = Method::parse(&request.method);
+        let request = RequestInfo::new(
+            request.url,
+            header_pairs(request.headers),
+            request.remote_address,
+            request.secure,
+        );
         let body = Bytes::from(Vec::<u8>::from(body));
         env.spawn_future(async move {
-            let response = engine
-                .handle_http(Method::parse(&method), request, body)
-                .await;
+            let response = engine.handle_http(method, request, body).await;
             Ok(NativeResponse {
                 status: response.status.into(),
                 content_type: response.content_type.to_owned(),

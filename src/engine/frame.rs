@@ -24,6 +24,10 @@ impl Frame {
         }
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     pub fn to_message(&self) -> Message {
         match self {
             Self::Text(text) => Message::Text(text.clone()),

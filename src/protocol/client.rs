@@ -70,23 +70,19 @@ impl Client {
         let conn = self.key();
         let joined = self.socket_id(&packet.nsp).is_some();
         match packet.kind {
-            PacketKind::Connect => {
-                if !joined {
-                    server.upstream.push(ProtocolEvent::Connect {
-                        conn,
-                        nsp: packet.nsp,
-                        sid: crate::engine::server::generate_id(),
-                        auth: packet.data,
-                    });
-                }
+            PacketKind::Connect if !joined => {
+                server.upstream.push(ProtocolEvent::Connect {
+                    conn,
+                    nsp: packet.nsp,
+                    sid: crate::engine::server::generate_id(),
+                    auth: packet.data,
+                });
             }
-            PacketKind::Disconnect => {
-                if self.remove_socket(&packet.nsp).is_some() {
-                    server.upstream.push(ProtocolEvent::Disconnect {
-                        conn,
-                        nsp: packet.nsp,
-                    });
-                }
+            PacketKind::Disconnect if self.remove_socket(&packet.nsp).is_some() => {
+                server.upstream.push(ProtocolEvent::Disconnect {
+                    conn,
+                    nsp: packet.nsp,
+                });
             }
             PacketKind::Event | PacketKind::BinaryEvent if joined => {
                 if let Some(data) = packet.data {
