@@ -33,6 +33,13 @@ class Socket extends EventEmitter {
     this._handshake = undefined;
     /** Set when a middleware refused the socket by disconnecting it before it was admitted. */
     this._refused = false;
+    /**
+     * Rooms joined by middleware before the socket is admitted: Rust only knows the socket from
+     * `accept` on, so they are joined then (egg-style connection middleware joins rooms early).
+     * `null` once admitted.
+     * @type {Set<string> | null}
+     */
+    this._pendingRooms = new Set();
   }
 
   get conn() {
@@ -57,6 +64,7 @@ class Socket extends EventEmitter {
   }
 
   get rooms() {
+    if (this._pendingRooms) return new Set(this._pendingRooms);
     return new Set(this.server._native.socketRooms(this.nsp.name, this.id));
   }
 
@@ -121,11 +129,19 @@ class Socket extends EventEmitter {
 
   /** @param {string | string[]} rooms */
   join(rooms) {
+    if (this._pendingRooms) {
+      for (const room of [].concat(rooms)) this._pendingRooms.add(String(room));
+      return;
+    }
     this.server._native.join(this.nsp.name, this.id, [].concat(rooms).map(String));
   }
 
   /** @param {string} room */
   leave(room) {
+    if (this._pendingRooms) {
+      this._pendingRooms.delete(String(room));
+      return;
+    }
     this.server._native.leave(this.nsp.name, this.id, String(room));
   }
 
@@ -178,6 +194,9 @@ class Socket extends EventEmitter {
 
   _onconnect() {
     this.connected = true;
+    const pending = this._pendingRooms;
+    this._pendingRooms = null;
+    if (pending.size) this.server._native.join(this.nsp.name, this.id, [...pending]);
   }
 
   /**
