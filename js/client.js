@@ -49,20 +49,7 @@ class Client {
 
   /** An IncomingMessage built from the handshake request (Egg builds its Koa context from it). */
   get request() {
-    if (!this._request) {
-      const raw = this._rawHandshake();
-      const socket = { remoteAddress: raw.address, encrypted: raw.secure };
-      const req = new http.IncomingMessage(socket);
-      req.method = 'GET';
-      req.url = raw.url;
-      req.headers = raw.headers;
-      req.httpVersion = '1.1';
-      req.httpVersionMajor = 1;
-      req.httpVersionMinor = 1;
-      req.complete = true;
-      req._query = raw.query;
-      this._request = req;
-    }
+    if (!this._request) this._request = requestFromHandshake(this._rawHandshake());
     return this._request;
   }
 
@@ -86,15 +73,37 @@ class Client {
   }
 }
 
+/**
+ * Rebuilds the handshake request as an `http.IncomingMessage` (headers, url, method, socket
+ * address), which is what Egg, Koa and `generateId(req)` expect to read.
+ * @param {{ headers: Record<string, string>, url: string, address: string, secure: boolean, query: object }} raw
+ */
+function requestFromHandshake(raw) {
+  const socket = { remoteAddress: raw.address, encrypted: raw.secure };
+  const req = new http.IncomingMessage(socket);
+  req.method = 'GET';
+  req.url = raw.url;
+  req.headers = raw.headers;
+  req.httpVersion = '1.1';
+  req.httpVersionMajor = 1;
+  req.httpVersionMinor = 1;
+  req.complete = true;
+  req._query = raw.query;
+  return req;
+}
+
 /** `socket.conn`: the engine.io connection, as far as users look at it. */
 class Connection extends EventEmitter {
   constructor(client) {
     super();
     this._client = client;
+    this._id = undefined;
   }
 
+  /** The engine.io session id. */
   get id() {
-    return this._client.id;
+    if (this._id === undefined) this._id = this._client.server._native.engineId(this._client.id) || '';
+    return this._id;
   }
 
   get transport() {
@@ -118,4 +127,4 @@ class Connection extends EventEmitter {
   }
 }
 
-module.exports = { Client };
+module.exports = { Client, requestFromHandshake };

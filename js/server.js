@@ -3,7 +3,7 @@
 const { EventEmitter } = require('events');
 const { NativeServer } = require('./native/native.js');
 const { Namespace } = require('./namespace');
-const { Client } = require('./client');
+const { Client, requestFromHandshake } = require('./client');
 const { decodeArgs } = require('./binary');
 const { resolveOptions, nativeOptions } = require('./options');
 const { attachToHttpServer } = require('./attach');
@@ -16,6 +16,30 @@ class Engine extends EventEmitter {
   constructor(io) {
     super();
     this._io = io;
+    this._generateId = undefined;
+  }
+
+  /**
+   * `(req) => string | Promise<string>`: the id of each new engine.io session. An empty answer,
+   * a rejection or an id already in use falls back to a random id.
+   */
+  get generateId() {
+    return this._generateId;
+  }
+
+  set generateId(fn) {
+    if (fn !== undefined && typeof fn !== 'function') throw new TypeError('engine.generateId must be a function');
+    this._generateId = fn;
+    const native = this._io._native;
+    if (!fn) return native.setIdGenerator();
+    native.setIdGenerator((token, requestJson) => {
+      Promise.resolve()
+        .then(() => fn(requestFromHandshake(JSON.parse(requestJson))))
+        .then(
+          (id) => native.provideId(token, typeof id === 'string' || typeof id === 'number' ? String(id) : null),
+          () => native.provideId(token, null),
+        );
+    });
   }
 
   get clientsCount() {
@@ -52,6 +76,7 @@ class Server extends EventEmitter {
     this._detach = undefined;
     this.sockets = this.of('/');
     EggLayer.configure(this, this.opts.namespace);
+    if (this.opts.generateId) this.engine.generateId = this.opts.generateId;
     if (srv !== undefined && srv !== null) this.attach(srv);
   }
 
@@ -177,9 +202,18 @@ class Server extends EventEmitter {
     this._native.close();
     clearInterval(this._keepAlive);
     this._keepAlive = undefined;
-    if (this._detach) this._detach();
+    const detach = this._detach;
+    this._detach = undefined;
     if (this.httpServer) {
-      this.httpServer.close(fn);
+      // Hand the path back to the app only once the http.Server has closed: until then, requests
+      // on kept-alive connections (a client's last poll) get an engine answer, not the app's page.
+      this.httpServer.close((err) => {
+        if (detach) detach();
+        if (fn) fn(err);
+      });
+    } else if (detach) {
+      detach();
+      if (fn) process.nextTick(fn);
     } else if (fn) {
       process.nextTick(fn);
     }

@@ -2,5 +2,6 @@
 //! JS makes. Thin on purpose: it converts values and delegates.
 
 mod events;
+mod id_generator;
 mod options;
 mod server;

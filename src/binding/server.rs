@@ -5,18 +5,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use napi::bindgen_prelude::{Buffer, Function, PromiseRaw};
+use napi::bindgen_prelude::{Buffer, FnArgs, Function, PromiseRaw};
 use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::request::{Method, RequestInfo};
-use crate::engine::server::EngineInner;
+use crate::engine::server::{EngineInner, IdGenerator};
 use crate::entry::{handoff, listener};
 use crate::protocol::broadcast::Target;
 use crate::protocol::server::{Outgoing, ProtocolInner};
 
 use super::events::{EventQueue, NativeEvent};
+use super::id_generator::IdRequests;
 use super::options::NativeOptions;
 
 #[napi]
@@ -25,6 +26,7 @@ pub struct NativeServer {
     protocol: Arc<ProtocolInner>,
     events: Arc<EventQueue>,
     shutdown: CancellationToken,
+    id_requests: parking_lot::Mutex<Option<Arc<IdRequests>>>,
 }
 
 /// A request Node's HTTP server received under the engine path.
@@ -92,6 +94,7 @@ impl NativeServer {
             protocol,
             events,
             shutdown: CancellationToken::new(),
+            id_requests: parking_lot::Mutex::new(None),
         })
     }
 
@@ -272,36 +275,50 @@ impl NativeServer {
         self.protocol.close_connection(conn)
     }
 
-    /// `{"headers":{…},"address":…,"secure":…,"issued":…,"url":…}` of a connection's first request.
+    /// The JSON of a connection's first request (see `RequestInfo::to_json`).
     #[napi]
     pub fn handshake(&self, conn: u32) -> Option<String> {
-        let session = self.protocol.session(conn)?;
-        let request = &session.request;
-        let mut headers = serde_json::Map::new();
-        for (name, value) in &request.headers {
-            let joined = match headers.get(name).and_then(|v| v.as_str()) {
-                Some(previous) => format!("{previous}, {value}"),
-                None => value.clone(),
-            };
-            headers.insert(name.clone(), joined.into());
+        Some(self.protocol.session(conn)?.request.to_json())
+    }
+
+    /// Installs (or, with no argument, removes) `io.engine.generateId`: `generate(token, request)`
+    /// must answer with `provideId(token, id | null)`, now or later.
+    #[napi]
+    pub fn set_id_generator(
+        &self,
+        generate: Option<Function<FnArgs<(u32, String)>, ()>>,
+    ) -> Result<()> {
+        let generator = match generate {
+            Some(generate) => {
+                let call = generate
+                    .build_threadsafe_function::<(u32, String)>()
+                    .callee_handled::<false>()
+                    .weak::<true>()
+                    .build_callback(|ctx| Ok(FnArgs::from(ctx.value)))?;
+                let requests = Arc::new(IdRequests::new(call));
+                *self.id_requests.lock() = Some(requests.clone());
+                Some(requests as Arc<dyn IdGenerator>)
+            }
+            None => {
+                *self.id_requests.lock() = None;
+                None
+            }
+        };
+        self.engine.set_id_generator(generator);
+        Ok(())
+    }
+
+    #[napi]
+    pub fn provide_id(&self, token: u32, id: Option<String>) {
+        if let Some(requests) = self.id_requests.lock().as_ref() {
+            requests.resolve(token, id);
         }
-        let query: serde_json::Map<_, _> = request
-            .query()
-            .0
-            .into_iter()
-            .map(|(k, v)| (k, v.into()))
-            .collect();
-        Some(
-            serde_json::json!({
-                "headers": headers,
-                "query": query,
-                "address": request.remote_address,
-                "secure": request.secure,
-                "issued": request.issued,
-                "url": request.url,
-            })
-            .to_string(),
-        )
+    }
+
+    /// The engine.io session id (`socket.conn.id`, the `sid` clients send).
+    #[napi]
+    pub fn engine_id(&self, conn: u32) -> Option<String> {
+        Some(self.protocol.session(conn)?.id.to_string())
     }
 
     #[napi]

@@ -40,8 +40,10 @@ impl EngineConfig {
         } else {
             "[]"
         };
+        // A generated id may contain anything, so it is JSON-escaped.
+        let sid = serde_json::to_string(sid).unwrap_or_default();
         format!(
-            "0{{\"sid\":\"{sid}\",\"upgrades\":{upgrades},\"pingInterval\":{},\"pingTimeout\":{},\"maxPayload\":{}}}",
+            "0{{\"sid\":{sid},\"upgrades\":{upgrades},\"pingInterval\":{},\"pingTimeout\":{},\"maxPayload\":{}}}",
             self.ping_interval.as_millis(),
             self.ping_timeout.as_millis(),
             self.max_payload

@@ -70,6 +70,34 @@ impl RequestInfo {
     pub fn query(&self) -> Query {
         Query::parse(self.url.split_once('?').map(|(_, q)| q).unwrap_or(""))
     }
+
+    /// `{"headers":{…},"query":{…},"address":…,"secure":…,"issued":…,"url":…}` for JS;
+    /// repeated headers are joined with ", " as Node does.
+    pub fn to_json(&self) -> String {
+        let mut headers = serde_json::Map::new();
+        for (name, value) in &self.headers {
+            let joined = match headers.get(name).and_then(|v| v.as_str()) {
+                Some(previous) => format!("{previous}, {value}"),
+                None => value.clone(),
+            };
+            headers.insert(name.clone(), joined.into());
+        }
+        let query: serde_json::Map<_, _> = self
+            .query()
+            .0
+            .into_iter()
+            .map(|(k, v)| (k, v.into()))
+            .collect();
+        serde_json::json!({
+            "headers": headers,
+            "query": query,
+            "address": self.remote_address,
+            "secure": self.secure,
+            "issued": self.issued,
+            "url": self.url,
+        })
+        .to_string()
+    }
 }
 
 /// A decoded query string; the last value of a repeated key wins when read with `get`.
@@ -115,6 +143,20 @@ mod tests {
         assert_eq!(q.get("flag"), Some(""));
         assert_eq!(q.get("EIO"), Some("3"));
         assert_eq!(q.get("missing"), None);
+    }
+
+    #[test]
+    fn serialises_for_js() {
+        let r = RequestInfo::new(
+            "/socket.io/?a=1".into(),
+            vec![("x".into(), "1".into()), ("x".into(), "2".into())],
+            "127.0.0.1".into(),
+            false,
+        );
+        let json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert_eq!(json["headers"]["x"], "1, 2");
+        assert_eq!(json["query"]["a"], "1");
+        assert_eq!(json["address"], "127.0.0.1");
     }
 
     #[test]

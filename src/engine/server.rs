@@ -20,6 +20,13 @@ pub trait ConnectionHandler: Send + Sync {
     fn on_open(&self, session: &Arc<Session>) -> Arc<dyn SessionHandler>;
 }
 
+/// A user-supplied session id generator (`io.engine.generateId`); None falls back to a random id.
+pub trait IdGenerator: Send + Sync {
+    fn generate(&self, request: &RequestInfo) -> BoxFuture<Option<String>>;
+}
+
+pub type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;
+
 /// What a closed polling session keeps so its last packets can still be fetched.
 const CLOSED_POLLING_GRACE: Duration = Duration::from_secs(30);
 
@@ -62,6 +69,7 @@ pub struct EngineInner {
     handler: Arc<dyn ConnectionHandler>,
     next_key: AtomicU32,
     open_count: AtomicUsize,
+    id_generator: RwLock<Option<Arc<dyn IdGenerator>>>,
 }
 
 /// What a request asks of the engine once it has passed validation.
@@ -78,6 +86,7 @@ impl EngineInner {
             handler,
             next_key: AtomicU32::new(1),
             open_count: AtomicUsize::new(0),
+            id_generator: RwLock::new(None),
         })
     }
 
@@ -129,9 +138,30 @@ impl EngineInner {
         Ok(Target::Handshake)
     }
 
-    pub fn handshake(self: &Arc<Self>, transport: Transport, request: RequestInfo) -> Arc<Session> {
+    pub fn set_id_generator(&self, generator: Option<Arc<dyn IdGenerator>>) {
+        *self.id_generator.write() = generator;
+    }
+
+    async fn session_id(&self, request: &RequestInfo) -> Arc<str> {
+        let generator = self.id_generator.read().clone();
+        let custom = match generator {
+            Some(generator) => generator.generate(request).await,
+            None => None,
+        };
+        custom
+            .filter(|id| !id.is_empty() && self.session(id).is_none())
+            .map(Arc::from)
+            .unwrap_or_else(generate_id)
+    }
+
+    pub async fn handshake(
+        self: &Arc<Self>,
+        transport: Transport,
+        request: RequestInfo,
+    ) -> Arc<Session> {
+        let id = self.session_id(&request).await;
         let key = self.next_key.fetch_add(1, Ordering::Relaxed);
-        let session = Arc::new(Session::new(generate_id(), key, transport, request, self));
+        let session = Arc::new(Session::new(id, key, transport, request, self));
         self.sessions
             .write()
             .insert(session.id.clone(), session.clone());
@@ -191,7 +221,7 @@ impl EngineInner {
         match self.verify(method, &request, false) {
             Err(error) => HttpResponse::error(error),
             Ok(Target::Handshake) => {
-                let session = self.handshake(Transport::Polling, request);
+                let session = self.handshake(Transport::Polling, request).await;
                 HttpResponse::text(self.open_packet(&session))
             }
             Ok(Target::Session(session)) => match method {

@@ -30,7 +30,7 @@ pub async fn serve<S>(
 {
     let session = match target {
         Target::Handshake => {
-            let session = engine.handshake(Transport::Websocket, request);
+            let session = engine.handshake(Transport::Websocket, request).await;
             let open = engine.open_packet(&session);
             if ws.send(Message::text(open)).await.is_err() {
                 session.close(CloseReason::TransportClose);
