@@ -101,10 +101,31 @@ impl NativeServer {
     /// Listens on `port` (0 picks a free one) and returns the bound port.
     #[napi]
     pub fn listen(&self, port: u32, host: Option<String>) -> Result<u32> {
-        let host = host.unwrap_or_else(|| "0.0.0.0".into());
         let port = u16::try_from(port).map_err(|_| Error::from_reason("invalid port"))?;
-        let std_listener = std::net::TcpListener::bind((host.as_str(), port))
-            .map_err(|e| Error::from_reason(format!("listen {host}:{port}: {e}")))?;
+        // Like Node's `listen(port)`: dual-stack `::` when there is no host, IPv4 if IPv6 is off.
+        let hosts = match host {
+            Some(host) => vec![host],
+            None => vec!["::".to_owned(), "0.0.0.0".to_owned()],
+        };
+        let mut last_error = None;
+        let mut bound_listener = None;
+        for host in &hosts {
+            match std::net::TcpListener::bind((host.as_str(), port)) {
+                Ok(listener) => {
+                    bound_listener = Some(listener);
+                    break;
+                }
+                Err(e) => {
+                    let busy = e.kind() == std::io::ErrorKind::AddrInUse;
+                    last_error = Some(format!("listen {host}:{port}: {e}"));
+                    if busy {
+                        break;
+                    }
+                }
+            }
+        }
+        let std_listener =
+            bound_listener.ok_or_else(|| Error::from_reason(last_error.unwrap_or_default()))?;
         std_listener
             .set_nonblocking(true)
             .map_err(|e| Error::from_reason(e.to_string()))?;
@@ -272,7 +293,10 @@ impl NativeServer {
 
     #[napi]
     pub fn close_connection(&self, conn: u32) {
-        self.protocol.close_connection(conn)
+        // A forced close of a polling session with queued packets schedules a tokio task (the
+        // grace period before the session is forgotten); this runs on the JS thread, so enter
+        // napi's runtime or `tokio::spawn` panics and aborts the process.
+        napi::bindgen_prelude::within_runtime_if_available(|| self.protocol.close_connection(conn))
     }
 
     /// The JSON of a connection's first request (see `RequestInfo::to_json`).
