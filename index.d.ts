@@ -1,0 +1,426 @@
+// Type definitions for socket.io-native: the socket.io-compatible server (Server, Namespace,
+// Socket, BroadcastOperator) and its egg-style layer (namespace config, route(), ctx).
+//
+// The package is CommonJS: `require('socket.io-native')` is a factory `(srv?, opts?) => Server`
+// that also carries every class below as a property, and `.default` is the factory again.
+// From TypeScript: `import { Server } from 'socket.io-native'` or `import io from 'socket.io-native'`.
+
+/// <reference types="node" />
+
+import { EventEmitter } from 'events';
+import type { IncomingHttpHeaders, IncomingMessage, Server as HttpServer } from 'http';
+import type { Server as HttpsServer } from 'https';
+
+/** A room name. */
+export type Room = string;
+
+/** Why a socket was disconnected (the argument of its `disconnect` / `disconnecting` events). */
+export type DisconnectReason =
+  | 'transport error'
+  | 'transport close'
+  | 'forced close'
+  | 'ping timeout'
+  | 'parse error'
+  | 'server shutting down'
+  | 'forced server close'
+  | 'client namespace disconnect'
+  | 'server namespace disconnect';
+
+export type Transport = 'polling' | 'websocket';
+
+/** What `new Server(srv)` / `io.attach(srv)` accepts: a port, or a Node HTTP server to share. */
+export type AttachTarget = number | string | HttpServer | HttpsServer;
+
+/** socket.io middleware: call `next()` to admit, `next(err)` (or throw / reject) to refuse. */
+export type SocketMiddleware = (socket: Socket, next: (err?: ExtendedError) => void) => void | Promise<void>;
+
+/** An error passed to a middleware's `next`; `data` reaches the client in `connect_error`. */
+export interface ExtendedError extends Error {
+  data?: any;
+}
+
+/** Decides whether a dynamic namespace `name` is created: call `next(null, true)` to accept. */
+export type ParentNspNameMatchFn = (
+  name: string,
+  auth: { [key: string]: any },
+  next: (err: Error | null, success: boolean) => void,
+) => void;
+
+/** `generateId(req)`: the id of each new engine.io session (empty, rejected or taken → random). */
+export type GenerateId = (req: IncomingMessage) => string | number | Promise<string | number>;
+
+// ---------------------------------------------------------------------------------------------
+// egg-style layer
+// ---------------------------------------------------------------------------------------------
+
+/** `[event, ...args]` of a packet, as packet middleware and routes see it. */
+export type Packet = [string, ...any[]];
+
+/**
+ * The context egg-style middleware and routes receive. The default is a small plain object; with
+ * the `createContext` option it is whatever that returns (Egg passes a Koa context), with
+ * `socket` (and, for packets, `packet` and `args`) assigned onto it.
+ */
+export interface EggContext {
+  socket: Socket;
+  /** The Server (default context); an Egg application's context when `createContext` is Egg's. */
+  app?: any;
+  io?: Server;
+  nsp?: Namespace;
+  /** `[event, ...args]`; set for packet middleware and routes. */
+  packet?: Packet;
+  /**
+   * The packet's arguments; the client's ack function, if any, stays the last element. In the
+   * code after `await next()` of a connection middleware it is `[reason]` of the disconnect.
+   */
+  args?: any[];
+  request?: IncomingMessage;
+  [key: string]: any;
+}
+
+/**
+ * Koa-style middleware. In `connectionMiddleware`, code after `await next()` runs when the socket
+ * disconnects, returning without `next()` still admits the socket and a throw refuses it. In
+ * `packetMiddleware`, code after `await next()` runs once the routed handler settled and
+ * returning without `next()` drops the packet.
+ */
+export type EggMiddleware<C = EggContext> = (ctx: C, next: () => Promise<void>) => unknown;
+
+/** A route handler: `this` and the argument are both the context. */
+export type RouteHandler<C = EggContext> = (this: C, ctx: C) => unknown;
+
+export interface NamespaceConfig {
+  connectionMiddleware?: EggMiddleware[];
+  packetMiddleware?: EggMiddleware[];
+}
+
+/** Builds the context of a connection (`packet` undefined) or of a packet. */
+export type CreateContext = (socket: Socket, packet?: Packet) => object;
+
+export interface Logger {
+  error(...args: any[]): void;
+  warn?(...args: any[]): void;
+  info?(...args: any[]): void;
+  debug?(...args: any[]): void;
+}
+
+/** Composes koa-style middleware into one `(ctx, next?) => Promise<void>`. */
+export declare function compose<C = EggContext>(
+  middleware: Array<(ctx: C, next: () => Promise<void>) => unknown>,
+): (ctx: C, next?: () => Promise<void>) => Promise<void>;
+
+// ---------------------------------------------------------------------------------------------
+// options
+// ---------------------------------------------------------------------------------------------
+
+export interface ServerOptions {
+  /** Path the server is served under. @default "/socket.io" */
+  path?: string;
+  /** Milliseconds between server pings. @default 25000 */
+  pingInterval?: number;
+  /** Milliseconds to wait for a pong before closing ("ping timeout"). @default 20000 */
+  pingTimeout?: number;
+  /** Milliseconds a transport upgrade may take. @default 10000 */
+  upgradeTimeout?: number;
+  /** Milliseconds a client has to join a namespace after the handshake. @default 45000 */
+  connectTimeout?: number;
+  /** Largest message (and polling body) accepted, in bytes; sent to clients as `maxPayload`. @default 1e6 */
+  maxHttpBufferSize?: number;
+  /** Transports offered. @default ["polling", "websocket"] */
+  transports?: Transport[];
+  /** Whether polling clients may upgrade to websocket. @default true */
+  allowUpgrades?: boolean;
+  /**
+   * Bytes one connection may have queued for sending. Past it, volatile packets are dropped and
+   * any other packet disconnects that slow client with "transport error", so memory stays
+   * bounded. @default 16777216 (16 MiB)
+   */
+  maxBufferedBytes?: number;
+  /** Interface to bind when listening on its own port. @default all interfaces */
+  host?: string;
+  /** The id of each new engine.io session (also settable as `io.engine.generateId`). */
+  generateId?: GenerateId;
+  /** egg-style middleware per namespace: `{ '/': { connectionMiddleware, packetMiddleware } }`. */
+  namespace?: { [nsp: string]: NamespaceConfig };
+  /** Builds the egg-style `ctx` (the Egg plugin passes one that makes a Koa context). */
+  createContext?: CreateContext;
+  /** Where errors of egg-style middleware and routes are logged. @default console */
+  logger?: Logger;
+
+  // Accepted for compatibility with socket.io configurations; not acted on yet.
+  serveClient?: boolean;
+  cors?: any;
+  allowEIO3?: boolean;
+  allowRequest?: (req: IncomingMessage, fn: (err: string | null | undefined, success: boolean) => void) => void;
+  cookie?: any;
+  perMessageDeflate?: boolean | object;
+  httpCompression?: boolean | object;
+  connectionStateRecovery?: object;
+  cleanupEmptyChildNamespaces?: boolean;
+  addTrailingSlash?: boolean;
+}
+
+/** The options after defaults were applied (`io.opts`, `io.engine.opts`). */
+export interface ResolvedServerOptions extends ServerOptions {
+  path: string;
+  pingInterval: number;
+  pingTimeout: number;
+  upgradeTimeout: number;
+  connectTimeout: number;
+  maxHttpBufferSize: number;
+  transports: Transport[];
+  allowUpgrades: boolean;
+  maxBufferedBytes: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server, Engine
+// ---------------------------------------------------------------------------------------------
+
+/** `io.engine`: the engine.io server, as far as users look at it. */
+export declare class Engine extends EventEmitter {
+  constructor(io: Server);
+  /** Open engine.io connections. */
+  readonly clientsCount: number;
+  readonly opts: ResolvedServerOptions;
+  /** The session id generator; `undefined` for random ids. */
+  generateId: GenerateId | undefined;
+}
+
+export declare class Server extends EventEmitter {
+  /** Not listening yet: call `listen(port)` or `attach(httpServer)`. */
+  constructor(opts?: ServerOptions);
+  /** Listens on its own port (0 picks a free one; see `io.port`), or shares a Node HTTP server. */
+  constructor(srv: AttachTarget | undefined | null, opts?: ServerOptions);
+
+  readonly opts: ResolvedServerOptions;
+  readonly engine: Engine;
+  /** The main namespace `/`. */
+  readonly sockets: Namespace;
+  /** The shared Node server, when attached to one. */
+  httpServer: HttpServer | HttpsServer | undefined;
+  /** The bound port, when listening on its own port. */
+  port?: number;
+
+  /** Listens on its own port; everything, HTTP included, is served by Rust. */
+  listen(srv: AttachTarget, opts?: ServerOptions): this;
+  /** Serves under `path` on an existing HTTP server (the rest of the app is untouched), or a port. */
+  attach(srv: AttachTarget, opts?: ServerOptions): this;
+
+  /** A namespace by name, or a parent of dynamic namespaces matched by a RegExp or a function. */
+  of(name: string | RegExp | ParentNspNameMatchFn, fn?: (socket: Socket) => void): Namespace;
+
+  /** Middleware of the main namespace. */
+  use(fn: SocketMiddleware): this;
+  /** egg-style route on the main namespace (`io.of('/').route(...)`). */
+  route(event: string, handler: RouteHandler): this;
+
+  to(room: Room | Room[]): BroadcastOperator;
+  in(room: Room | Room[]): BroadcastOperator;
+  except(room: Room | Room[]): BroadcastOperator;
+  /** Broadcasts to every socket of the main namespace. */
+  emit(event: string, ...args: any[]): boolean;
+  send(...args: any[]): boolean;
+  write(...args: any[]): boolean;
+  readonly volatile: BroadcastOperator;
+  readonly local: BroadcastOperator;
+  compress(compress: boolean): BroadcastOperator;
+  allSockets(): Promise<Set<string>>;
+  socketsJoin(room: Room | Room[]): void;
+  socketsLeave(room: Room | Room[]): void;
+  disconnectSockets(close?: boolean): void;
+
+  on(event: 'connection' | 'connect', listener: (socket: Socket) => void): this;
+  on(event: 'new_namespace', listener: (namespace: Namespace) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+
+  /** Closes every connection and stops listening (closing the shared HTTP server, if any). */
+  close(fn?: (err?: Error) => void): void;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Namespace, BroadcastOperator, Adapter
+// ---------------------------------------------------------------------------------------------
+
+export declare class Namespace extends EventEmitter {
+  constructor(server: Server, name: string);
+  readonly server: Server;
+  readonly name: string;
+  /** Connected sockets by id. */
+  readonly sockets: Map<string, Socket>;
+  readonly adapter: Adapter;
+
+  /** Adds a middleware; async functions may also throw to refuse. */
+  use(fn: SocketMiddleware): this;
+  /** egg-style: handles `event` with `handler(ctx)`, after the packet middleware. Routes on
+   * `disconnect`, `disconnecting` and `error` are called for the socket's own lifecycle. */
+  route(event: string, handler: RouteHandler): this;
+
+  to(room: Room | Room[]): BroadcastOperator;
+  in(room: Room | Room[]): BroadcastOperator;
+  except(room: Room | Room[]): BroadcastOperator;
+  /** Broadcasts to every socket of the namespace (no ack callbacks). */
+  emit(event: string, ...args: any[]): boolean;
+  send(...args: any[]): boolean;
+  write(...args: any[]): boolean;
+  readonly volatile: BroadcastOperator;
+  readonly local: BroadcastOperator;
+  compress(compress: boolean): BroadcastOperator;
+  allSockets(): Promise<Set<string>>;
+  socketsJoin(room: Room | Room[]): void;
+  socketsLeave(room: Room | Room[]): void;
+  disconnectSockets(close?: boolean): void;
+
+  on(event: 'connection' | 'connect', listener: (socket: Socket) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+export interface BroadcastFlags {
+  volatile?: boolean;
+  compress?: boolean;
+  local?: boolean;
+}
+
+/** An immutable broadcast description; every chained call returns a new operator. */
+export declare class BroadcastOperator {
+  constructor(nsp: Namespace, rooms?: Set<Room>, exceptRooms?: Set<Room>, flags?: BroadcastFlags);
+  readonly nsp: Namespace;
+  readonly rooms: Set<Room>;
+  readonly exceptRooms: Set<Room>;
+  readonly flags: BroadcastFlags;
+
+  to(room: Room | Room[]): BroadcastOperator;
+  in(room: Room | Room[]): BroadcastOperator;
+  except(room: Room | Room[]): BroadcastOperator;
+  compress(compress: boolean): BroadcastOperator;
+  readonly volatile: BroadcastOperator;
+  readonly local: BroadcastOperator;
+  /** Sends to every targeted socket; throws if the last argument is a function (no acks). */
+  emit(event: string, ...args: any[]): boolean;
+  allSockets(): Promise<Set<string>>;
+  socketsJoin(room: Room | Room[]): void;
+  socketsLeave(room: Room | Room[]): void;
+  disconnectSockets(close?: boolean): void;
+}
+
+/** A read view of one namespace's rooms (Rust owns them); each read crosses into Rust. */
+export interface Adapter {
+  readonly nsp: Namespace;
+  /** room → socket ids */
+  readonly rooms: Map<Room, Set<string>>;
+  /** socket id → rooms */
+  readonly sids: Map<string, Set<Room>>;
+  socketRooms(id: string): Set<Room> | undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Socket, Client, Connection
+// ---------------------------------------------------------------------------------------------
+
+export interface Handshake {
+  headers: IncomingHttpHeaders;
+  /** When the handshake happened, as a date string. */
+  time: string;
+  address: string;
+  xdomain: boolean;
+  secure: boolean;
+  /** When the handshake happened, in ms since the epoch. */
+  issued: number;
+  url: string;
+  query: { [key: string]: string | string[] | undefined };
+  /** The client's `auth` payload. */
+  auth: { [key: string]: any };
+}
+
+/** `socket.conn`: the engine.io connection under a socket. */
+export interface Connection extends EventEmitter {
+  /** The engine.io session id. */
+  readonly id: string;
+  readonly transport: { name: Transport };
+  readonly readyState: 'open' | 'closed';
+  readonly remoteAddress: string;
+  readonly request: IncomingMessage;
+  close(): void;
+  on(event: 'upgrade', listener: (transport: { name: Transport }) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+/** One client connection, shared by the sockets it opens in several namespaces. */
+export interface Client {
+  readonly server: Server;
+  /** The connection's key in the native server. */
+  readonly id: number;
+  /** Its sockets by namespace name. */
+  readonly sockets: Map<string, Socket>;
+  readonly closed: boolean;
+  readonly conn: Connection;
+  readonly request: IncomingMessage;
+  handshake(auth: { [key: string]: any }): Handshake;
+  /** Disconnects every socket of this client, then closes the connection. */
+  disconnectAll(): void;
+}
+
+/**
+ * A client's connection to one namespace. A plain, extensible object (integrations assign their
+ * own fields; declare them by merging into this interface).
+ */
+export declare class Socket extends EventEmitter {
+  constructor(nsp: Namespace, client: Client, id: string, auth: { [key: string]: any });
+  readonly nsp: Namespace;
+  readonly server: Server;
+  readonly client: Client;
+  readonly id: string;
+  /** Free-form data attached to the socket. */
+  data: any;
+  readonly connected: boolean;
+  readonly disconnected: boolean;
+  /** Always false: connection state recovery is not supported yet. */
+  readonly recovered: boolean;
+  /** Pending acks of this socket's emits, by ack id. */
+  readonly acks: Map<number, (...args: any[]) => void>;
+  /** Flags for the next `emit` (set by `volatile`, `local`, `compress`). */
+  flags: BroadcastFlags;
+  readonly conn: Connection;
+  readonly adapter: Adapter;
+  readonly handshake: Handshake;
+  /** The handshake request, as an `http.IncomingMessage` (what Egg/Koa build a context from). */
+  readonly request: IncomingMessage;
+  /** The rooms this socket is in (its own id included). */
+  readonly rooms: Set<Room>;
+
+  /** Sends an event; if the last argument is a function, it is called with the client's ack. */
+  emit(event: string, ...args: any[]): boolean;
+  send(...args: any[]): boolean;
+  write(...args: any[]): boolean;
+
+  /** Broadcasts to a room, excluding this socket. */
+  to(room: Room | Room[]): BroadcastOperator;
+  in(room: Room | Room[]): BroadcastOperator;
+  except(room: Room | Room[]): BroadcastOperator;
+  /** Broadcasts to the whole namespace, excluding this socket. */
+  readonly broadcast: BroadcastOperator;
+  readonly volatile: this;
+  readonly local: this;
+  compress(compress: boolean): this;
+
+  join(rooms: Room | Room[]): void;
+  leave(room: Room): void;
+  /** Leaves the namespace; with `close`, closes the whole connection (every namespace). */
+  disconnect(close?: boolean): this;
+
+  on(event: 'disconnect' | 'disconnecting', listener: (reason: DisconnectReason) => void): this;
+  on(event: 'error', listener: (err: Error) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+  once(event: 'disconnect' | 'disconnecting', listener: (reason: DisconnectReason) => void): this;
+  once(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+// ---------------------------------------------------------------------------------------------
+// the module
+// ---------------------------------------------------------------------------------------------
+
+/** `require('socket.io-native')(srv, opts)`, as with socket.io. */
+declare function createServer(opts?: ServerOptions): Server;
+declare function createServer(srv: AttachTarget | undefined | null, opts?: ServerOptions): Server;
+
+export default createServer;
