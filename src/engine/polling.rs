@@ -27,6 +27,16 @@ pub async fn poll(engine: &Arc<EngineInner>, session: Arc<Session>) -> HttpRespo
     loop {
         let mut frames = session.outbox.drain();
         if session.is_closed() {
+            // A deliberate close with packets still queued (`socket.disconnect(true)`): send
+            // them first and the close packet on the next poll, as engine.io does. In the same
+            // payload, socket.io-client would see the close before the deferred DISCONNECT
+            // packets and report "transport close" instead of "io server disconnect".
+            if session.closed_by_server()
+                && !frames.is_empty()
+                && engine.session(&session.id).is_some()
+            {
+                return HttpResponse::text(payload::encode(&frames));
+            }
             if session.closed_by_server() {
                 frames.push(Frame::text(encode_text(PacketType::Close, "")));
             } else if frames.is_empty() {

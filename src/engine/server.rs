@@ -183,10 +183,10 @@ impl EngineInner {
     /// Called once by a closing session.
     pub(super) fn remove(self: &Arc<Self>, session: &Session, drain: bool) {
         self.open_count.fetch_sub(1, Ordering::AcqRel);
-        let flush_pending = drain
-            && session.transport() == Transport::Polling
-            && !session.poll_active()
-            && !session.outbox.is_empty();
+        // Kept even while a poll is in flight: that poll returns the queued packets alone and
+        // the close packet waits for the next one (see `polling::poll`).
+        let flush_pending =
+            drain && session.transport() == Transport::Polling && !session.outbox.is_empty();
         if !flush_pending {
             self.sessions.write().remove(&session.id);
             return;

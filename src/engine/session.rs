@@ -224,10 +224,6 @@ impl Session {
         self.poll_active.store(false, Ordering::Release);
     }
 
-    pub(super) fn poll_active(&self) -> bool {
-        self.poll_active.load(Ordering::Acquire)
-    }
-
     pub fn close(&self, reason: CloseReason) {
         if self.cancel.is_cancelled() {
             return;
