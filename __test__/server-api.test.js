@@ -4,7 +4,7 @@ const http = require('http');
 const createServer = require('..');
 const { Server, Namespace } = require('..');
 const { TRANSPORTS, once, settled, until } = require('./helpers');
-const { harness, next } = require('./fixtures/api-harness');
+const { harness, next, collect, roundTrip } = require('./fixtures/api-harness');
 
 let h;
 beforeEach(() => {
@@ -186,6 +186,25 @@ describe('namespaces', () => {
     expect(ok.s.nsp.name).toBe('/dyn-a');
     const bad = h.client(`${url}/dyn-a`, TRANSPORTS.websocket);
     expect((await once(bad, 'connect_error')).message).toBe('denied');
+  });
+
+  test('emitting on a dynamic parent reaches every child namespace (rooms and except too)', async () => {
+    const { io, url } = h.server();
+    const parent = io.of(/^\/dyn-\d+$/);
+    parent.on('connection', (socket) => {
+      if (socket.nsp.name === '/dyn-1') socket.join('r');
+    });
+    const a = await h.connect(io, url, TRANSPORTS.websocket, '/dyn-1');
+    const b = await h.connect(io, url, TRANSPORTS.polling, '/dyn-2');
+    const got = { a: collect(a.c, 'm'), b: collect(b.c, 'm') };
+    parent.emit('m', 'all');
+    parent.to('r').emit('m', 'r');
+    parent.except('r').emit('m', 'not r');
+    await roundTrip(a.c, a.s);
+    await roundTrip(b.c, b.s);
+    // what socket.io 4.8's ParentNamespace delivers
+    expect(got.a).toEqual([['all'], ['r']]);
+    expect(got.b).toEqual([['all'], ['not r']]);
   });
 
   test('multiplexing: one Manager, "/" and "/admin" over one connection', async () => {

@@ -55,14 +55,19 @@ class BroadcastOperator {
       throw new Error('Callbacks are not supported when broadcasting');
     }
     const { data, attachments } = encodeArgs([event, ...args]);
-    this.nsp.server._native.broadcast(
-      this.nsp.name,
-      [...this.rooms],
-      [...this.exceptRooms],
-      data,
-      attachments,
-      Boolean(this.flags.volatile),
-    );
+    // The parent of dynamic namespaces (`io.of(regex | fn)`) has no sockets of its own: like
+    // socket.io's ParentNamespace, it broadcasts to every child namespace.
+    const names = this.nsp._children ? [...this.nsp._children].map((child) => child.name) : [this.nsp.name];
+    for (const name of names) {
+      this.nsp.server._native.broadcast(
+        name,
+        [...this.rooms],
+        [...this.exceptRooms],
+        data,
+        attachments,
+        Boolean(this.flags.volatile),
+      );
+    }
     return true;
   }
 
