@@ -151,6 +151,66 @@ describe.each(Object.keys(TRANSPORTS))('socket over %s', (transport) => {
     expect([...answer]).toEqual([4, 2]);
   });
 
+  test('emitWithAck() and timeout(ms): acked, timed-out and rejected', async () => {
+    const { c, s } = await pair();
+    c.on('double', (n, ack) => ack(n * 2));
+    c.on('silent', () => {});
+    await expect(s.emitWithAck('double', 21)).resolves.toBe(42);
+    await expect(s.timeout(5000).emitWithAck('double', 2)).resolves.toBe(4);
+    const timed = await new Promise((resolve) => s.timeout(5000).emit('double', 5, (...args) => resolve(args)));
+    expect(timed).toEqual([null, 10]);
+    // the client never answers: the error comes after the (short) timeout, whatever it is
+    const err = await new Promise((resolve) => s.timeout(20).emit('silent', (e) => resolve(e)));
+    expect(err).toBeInstanceOf(Error);
+    expect(err.message).toBe('operation has timed out');
+    await expect(s.timeout(20).emitWithAck('silent')).rejects.toThrow('operation has timed out');
+    // the flag applied to one emit only
+    await expect(s.emitWithAck('double', 1)).resolves.toBe(2);
+  });
+
+  test('an ack answered twice counts once', async () => {
+    const { c, s } = await pair();
+    s.on('twice', (ack) => {
+      ack(1);
+      ack(2);
+    });
+    const got = [];
+    await new Promise((resolve) =>
+      c.emit('twice', (v) => {
+        got.push(v);
+        resolve();
+      }),
+    );
+    await expect(c.emitWithAck('twice')).resolves.toBe(1);
+    expect(got).toEqual([1]);
+  });
+
+  test('disconnect() inside the connection handler: connect, earlier emits, then "io server disconnect"', async () => {
+    const { io, url } = h.server();
+    io.on('connection', (socket) => {
+      socket.emit('hello', 1);
+      socket.disconnect();
+    });
+    const c = h.client(url, opts);
+    const seen = [];
+    c.on('connect', () => seen.push('connect'));
+    c.on('hello', (n) => seen.push(['hello', n]));
+    const [reason] = await next(c, 'disconnect');
+    expect(reason).toBe('io server disconnect');
+    expect(seen).toEqual(['connect', ['hello', 1]]);
+  });
+
+  test('join and broadcast to the room inside the connection handler reach the new client', async () => {
+    const { io, url } = h.server();
+    io.on('connection', (socket) => {
+      socket.join('fresh');
+      io.to('fresh').emit('room', 'welcome');
+    });
+    const c = h.client(url, opts);
+    const got = new Promise((resolve) => c.on('room', (msg) => resolve([msg, c.connected])));
+    expect(await got).toEqual(['welcome', true]);
+  });
+
   test('disconnect(): client "io server disconnect", server "server namespace disconnect"', async () => {
     const { io, c, s } = await pair();
     const clientSide = next(c, 'disconnect');

@@ -70,16 +70,53 @@ class Socket extends EventEmitter {
 
   emit(event, ...args) {
     assertNotReserved(event);
+    const flags = this.flags;
+    this.flags = {};
     let ackId = -1;
     if (typeof args[args.length - 1] === 'function') {
       ackId = this.nsp._ids++;
-      this.acks.set(ackId, args.pop());
+      this._registerAck(ackId, args.pop(), flags.timeout);
     }
-    const flags = this.flags;
-    this.flags = {};
     const { data, attachments } = encodeArgs([event, ...args]);
     this.server._native.emit(this.client.id, this.nsp.name, ackId, data, attachments, Boolean(flags.volatile));
     return true;
+  }
+
+  /**
+   * Like `emit` with an ack, as a Promise (socket.io 4.6+). With `timeout(ms)` it rejects when
+   * the client does not answer in time.
+   */
+  emitWithAck(event, ...args) {
+    const withErr = this.flags.timeout !== undefined;
+    return new Promise((resolve, reject) => {
+      args.push((arg1, arg2) => {
+        if (!withErr) return resolve(arg1);
+        return arg1 ? reject(arg1) : resolve(arg2);
+      });
+      this.emit(event, ...args);
+    });
+  }
+
+  /** The next emit's ack gets `(err, ...args)`, err once `ms` passed without an answer. */
+  timeout(ms) {
+    this.flags.timeout = ms;
+    return this;
+  }
+
+  /** As socket.io's registerAckCallback: a timed ack is called with an Error or `(null, ...)`. */
+  _registerAck(id, ack, timeout) {
+    if (timeout === undefined) {
+      this.acks.set(id, ack);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.acks.delete(id);
+      ack.call(this, new Error('operation has timed out'));
+    }, timeout);
+    this.acks.set(id, (...args) => {
+      clearTimeout(timer);
+      ack.apply(this, [null, ...args]);
+    });
   }
 
   send(...args) {
