@@ -281,6 +281,12 @@ export interface BroadcastFlags {
   local?: boolean;
 }
 
+/** Flags of a socket's next emit. */
+export interface SocketFlags extends BroadcastFlags {
+  /** ms to wait for the ack (set by `socket.timeout(ms)`). */
+  timeout?: number;
+}
+
 /** An immutable broadcast description; every chained call returns a new operator. */
 export declare class BroadcastOperator {
   constructor(nsp: Namespace, rooms?: Set<Room>, exceptRooms?: Set<Room>, flags?: BroadcastFlags);
@@ -378,8 +384,8 @@ export declare class Socket extends EventEmitter {
   readonly recovered: boolean;
   /** Pending acks of this socket's emits, by ack id. */
   readonly acks: Map<number, (...args: any[]) => void>;
-  /** Flags for the next `emit` (set by `volatile`, `local`, `compress`). */
-  flags: BroadcastFlags;
+  /** Flags for the next `emit` (set by `volatile`, `local`, `compress`, `timeout`). */
+  flags: SocketFlags;
   readonly conn: Connection;
   readonly adapter: Adapter;
   readonly handshake: Handshake;
@@ -390,6 +396,10 @@ export declare class Socket extends EventEmitter {
 
   /** Sends an event; if the last argument is a function, it is called with the client's ack. */
   emit(event: string, ...args: any[]): boolean;
+  /** `emit` with an ack, as a Promise of the client's answer (rejects after `timeout(ms)`). */
+  emitWithAck(event: string, ...args: any[]): Promise<any>;
+  /** The next emit's ack gets `(err, ...args)`: an Error once `ms` passed without an answer. */
+  timeout(ms: number): this;
   send(...args: any[]): boolean;
   write(...args: any[]): boolean;
 

@@ -192,6 +192,9 @@ own.on('connection', (socket) => {
   socket.emit('hello', 'world', 1, { nested: true });
   socket.emit('question', 'q', (answer: string) => console.log(answer));
   socket.send('message');
+  socket.emitWithAck('question', 1).then((answer: unknown) => answer);
+  socket.timeout(1000).emit('slow', (err: Error | null, reply?: string) => console.log(err, reply));
+  socket.timeout(500).emitWithAck('slow').catch((err: Error) => err.message);
   socket.write('message');
   socket.volatile.emit('v');
   socket.local.emit('l');

@@ -12,6 +12,7 @@ io.on('connection', (socket) => {
   socket.join(42); // error
   socket.disconnect('now'); // error
   const id: number = socket.id; // error
+  socket.timeout('1s').emit('late'); // error
   socket.emit('ok', 1, 2, 3);
 });
 io.to('room').volatile.emit(); // error
