@@ -5,7 +5,7 @@
 
 const { Server } = require('..');
 const { once, until, sleep } = require('./helpers');
-const { SEP, request, pollingHandshake, Polling, Ws, wsConnected, stalledWebsocket } = require('./raw');
+const { SEP, request, pollingHandshake, Polling, Ws, wsConnected, stalledWebsocket, clientTextFrame } = require('./raw');
 
 const servers = [];
 const sockets = [];
@@ -511,6 +511,38 @@ describe('bounded send queue (maxBufferedBytes)', () => {
     expect(socket.connected).toBe(true);
   });
 
+  test('volatile emits reach a client that reads', async () => {
+    const { io, port } = start({ maxBufferedBytes: LIMIT });
+    const connected = nextConnection(io);
+    const { ws } = await wsConnected(port);
+    track(ws);
+    (await connected).volatile.emit('v', 1);
+    expect(await ws.nextPacket()).toBe('42["v",1]');
+  });
+
+  test('a websocket that stops reading: volatile emits are dropped, the session survives them', async () => {
+    const { io, port } = start({ maxBufferedBytes: LIMIT });
+    const connected = nextConnection(io);
+    const raw = await stalledWebsocket(port);
+    try {
+      raw.write(clientTextFrame('40'));
+      const socket = await connected;
+      let reason;
+      socket.on('disconnect', (r) => (reason = r));
+      // 32 MB in all, far past the kernel's buffers and the 64 KiB queue limit.
+      for (let i = 0; i < 2048; i++) {
+        socket.volatile.emit('v', CHUNK);
+        if (i % 64 === 63) await sleep(2);
+      }
+      await sleep(50);
+      expect(reason).toBeUndefined();
+      expect(socket.connected).toBe(true);
+      expect(io.engine.clientsCount).toBe(1);
+    } finally {
+      raw.destroy();
+    }
+  });
+
   test('a websocket that stops reading is disconnected with "transport error"; others keep receiving', async () => {
     const { io, port } = start({ maxBufferedBytes: LIMIT });
     const reasons = new Map();
@@ -524,7 +556,6 @@ describe('bounded send queue (maxBufferedBytes)', () => {
     const raw = await stalledWebsocket(port);
     try {
       // "40" as a masked client frame: join / without ever reading the reply.
-      const { clientTextFrame } = require('./raw');
       raw.write(clientTextFrame('40'));
       await until(() => byId.size === 2);
       const stalled = [...byId.values()].find((s) => s.id !== healthy.sid);
