@@ -6,6 +6,9 @@
 
 const http = require('http');
 const net = require('net');
+const path = require('path');
+const { spawn } = require('child_process');
+const WebSocket = require('ws');
 const { Server } = require('..');
 const { TRANSPORTS, startAttached, client, once, until, settled } = require('./helpers');
 
@@ -35,6 +38,7 @@ function listen(server, port = 0) {
 function echoServer(io) {
   io.on('connection', (socket) => {
     socket.on('echo', (msg, ack) => ack(msg));
+    socket.on('bytes', (buf, ack) => ack(Buffer.concat([buf, Buffer.from([0xff])])));
     socket.on('transport', (ack) => ack(socket.conn.transport.name));
   });
 }
@@ -57,6 +61,8 @@ async function roundTrip(io, url, transport, nsp = '/') {
     const expected = transport === 'polling' ? 'polling' : 'websocket';
     expect(socket.io.engine.transport.name).toBe(expected);
     await expect(socket.emitWithAck('transport')).resolves.toBe(expected);
+    const bytes = await socket.emitWithAck('bytes', Buffer.from([1, 2, 3]));
+    expect(Buffer.from(bytes)).toEqual(Buffer.from([1, 2, 3, 0xff]));
   } finally {
     await disconnectAll(io, [socket]);
   }
@@ -106,6 +112,28 @@ describe('attached to an http.Server', () => {
     }
     // The default path is the app's now.
     await expect(get(`${url}/socket.io/`)).resolves.toEqual({ status: 200, body: 'app route GET /socket.io/' });
+  });
+
+  test("the app's own websocket upgrades on other paths keep working", async () => {
+    attached = await startAttached({}, appHandler);
+    echoServer(attached.io);
+    const wss = new WebSocket.Server({ noServer: true });
+    attached.httpServer.on('upgrade', (req, socket, head) => {
+      if (req.url !== '/app-ws') return;
+      wss.handleUpgrade(req, socket, head, (ws) => ws.on('message', (data) => ws.send(`app: ${data}`)));
+    });
+    const ws = new WebSocket(`ws://127.0.0.1:${attached.port}/app-ws`);
+    try {
+      await once(ws, 'open');
+      ws.send('hi');
+      const [data] = await once(ws, 'message');
+      expect(String(data)).toBe('app: hi');
+      await roundTrip(attached.io, attached.url, 'websocket');
+    } finally {
+      // An open app connection would hold the http.Server's close() up.
+      ws.terminate();
+      wss.close();
+    }
   });
 
   test('namespaces and rooms work across transports on the shared port', async () => {
@@ -185,6 +213,68 @@ describe('connections injected with httpServer.emit("connection") (sticky cluste
       await expect(Promise.all(got)).resolves.toEqual([42, 42, 42]);
     } finally {
       await disconnectAll(io, sockets);
+    }
+  });
+});
+
+// The worker side of egg-cluster's sticky mode, in its own process: an http.Server that never
+// listens, fed the connections its master accepts (sent over IPC, as egg-cluster does).
+const WORKER = `
+const http = require('http');
+const { Server } = require(${JSON.stringify(path.join(__dirname, '..'))});
+const httpServer = http.createServer((req, res) => res.end('worker ' + process.pid + ' ' + req.url));
+const io = new Server(httpServer);
+io.on('connection', (socket) => {
+  socket.on('echo', (msg, ack) => ack(msg));
+  socket.on('pid', (ack) => ack(process.pid));
+});
+process.on('message', (message, connection) => {
+  if (message === 'sticky-session:connection') {
+    httpServer.emit('connection', connection);
+    connection.resume();
+  } else if (message === 'close') {
+    io.close();
+    process.disconnect();
+  }
+});
+process.send('ready');
+`;
+
+describe('sticky cluster across processes (connections sent to a worker over IPC)', () => {
+  let worker;
+  let master;
+  let url;
+
+  beforeAll(async () => {
+    worker = spawn(process.execPath, ['-e', WORKER], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    await once(worker, 'message');
+    master = net.createServer({ pauseOnConnect: true }, (conn) => worker.send('sticky-session:connection', conn));
+    url = `http://127.0.0.1:${await listen(master)}`;
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => master.close(() => resolve()));
+    const exited = once(worker, 'exit');
+    worker.send('close');
+    await exited;
+  });
+
+  test('the app route is answered by the worker', async () => {
+    await expect(get(`${url}/x`)).resolves.toEqual({ status: 200, body: `worker ${worker.pid} /x` });
+  });
+
+  test.each(Object.keys(TRANSPORTS))('socket.io over %s is served by the worker', async (transport) => {
+    const socket = client(url, TRANSPORTS[transport]);
+    try {
+      await once(socket, 'connect');
+      await settled(socket, transport);
+      await expect(socket.emitWithAck('pid')).resolves.toBe(worker.pid);
+      await expect(socket.emitWithAck('echo', ['sticky', 1])).resolves.toEqual(['sticky', 1]);
+      expect(socket.io.engine.transport.name).toBe(transport === 'polling' ? 'polling' : 'websocket');
+    } finally {
+      const gone = once(socket, 'disconnect');
+      socket.disconnect();
+      await gone;
     }
   });
 });
