@@ -137,6 +137,27 @@ describe.each(Object.keys(TRANSPORTS))('rooms and broadcasting over %s', (transp
     ]);
   });
 
+  test('flag getters: io.local, io.volatile, io.compress(), socket.volatile/compress()', async () => {
+    const { io, url } = h.server();
+    const [a, b] = await clients(io, url, 2);
+    io.local.emit('msg', 'local');
+    io.compress(false).emit('msg', 'compress');
+    io.sockets.local.to(a.s.id).emit('msg', 'local to a');
+    a.s.compress(true).emit('msg', 'own compress');
+    await received([a, b]);
+    // A volatile packet may be dropped when the transport is busy (socket.io drops it when the
+    // transport is not writable), so each one is sent alone, once everything before it went out.
+    io.volatile.emit('msg', 'volatile');
+    await received([a, b]);
+    expect(a.s.volatile.emit('msg', 'own volatile')).toBe(true);
+    await received([a, b]);
+    a.s.broadcast.volatile.emit('msg', 'broadcast volatile');
+    expect(await received([a, b])).toEqual([
+      ['local', 'compress', 'local to a', 'own compress', 'volatile', 'own volatile'],
+      ['local', 'compress', 'volatile', 'broadcast volatile'],
+    ]);
+  });
+
   test('socket.broadcast and socket.to(room) skip the sender', async () => {
     const { io, url } = h.server();
     const [a, b, c] = await clients(io, url, 3);
