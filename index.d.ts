@@ -342,7 +342,8 @@ export interface Handshake {
 export interface Connection extends EventEmitter {
   /** The engine.io session id. */
   readonly id: string;
-  readonly transport: { name: Transport };
+  /** The current transport; `writable` is false while a packet sent now would have to wait. */
+  readonly transport: { readonly name: Transport; readonly writable: boolean };
   readonly readyState: 'open' | 'closed';
   readonly remoteAddress: string;
   readonly request: IncomingMessage;

@@ -74,7 +74,10 @@ describe.each(Object.keys(TRANSPORTS))('socket over %s', (transport) => {
 
   test('conn.transport.name', async () => {
     const { s } = await pair();
-    expect(s.conn.transport.name).toBe(transport === 'polling' ? 'polling' : 'websocket');
+    // The client switches as it sends the upgrade packet; the server follows when it reads it.
+    const expected = transport === 'polling' ? 'polling' : 'websocket';
+    await until(() => s.conn.transport.name === expected);
+    expect(s.conn.transport.name).toBe(expected);
   });
 
   test('emit with an ack callback: the client acks', async () => {

@@ -67,6 +67,13 @@ class Client {
     this.server._native.closeConnection(this.id);
   }
 
+  /** Bad input from the client: each socket hears `error` if it listens, as in socket.io. */
+  _onerror(err) {
+    for (const socket of this.sockets.values()) {
+      if (socket.listenerCount('error') > 0) socket._emitLocal(['error', err]);
+    }
+  }
+
   _onclose(reason) {
     this.closed = true;
     for (const socket of [...this.sockets.values()]) socket._onclose(reason);
@@ -106,8 +113,16 @@ class Connection extends EventEmitter {
     return this._id;
   }
 
+  /** `{ name, writable }` of the current transport, read from Rust when asked. */
   get transport() {
-    return { name: this._client.server._native.transport(this._client.id) || 'polling' };
+    const native = this._client.server._native;
+    const id = this._client.id;
+    return {
+      name: native.transport(id) || 'polling',
+      get writable() {
+        return native.writable(id);
+      },
+    };
   }
 
   get readyState() {

@@ -9,7 +9,9 @@ const { resolveOptions, nativeOptions } = require('./options');
 const { attachToHttpServer } = require('./attach');
 const { EggLayer } = require('./egg/layer');
 
-const EVENT = { CONNECT: 0, EVENT: 1, ACK: 2, DISCONNECT: 3, CLOSE: 4, UPGRADE: 5 };
+const emitLocal = EventEmitter.prototype.emit;
+
+const EVENT = { CONNECT: 0, EVENT: 1, ACK: 2, DISCONNECT: 3, CLOSE: 4, UPGRADE: 5, ERROR: 6 };
 
 /** `io.engine`: the engine.io server, as far as users look at it. */
 class Engine extends EventEmitter {
@@ -114,12 +116,29 @@ class Server extends EventEmitter {
     if (name[0] !== '/') name = '/' + name;
     let nsp = this._nsps.get(name);
     if (!nsp) {
+      for (const [matcher, parent] of this._parentNsps) {
+        if (matcher instanceof RegExp && matcher.test(name)) return this._createChild(parent, name);
+      }
       nsp = new Namespace(this, name);
       this._nsps.set(name, nsp);
-      if (name !== '/') this.emit('new_namespace', nsp);
+      if (name !== '/') emitLocal.call(this.sockets, 'new_namespace', nsp);
     }
     if (fn) nsp.on('connect', fn);
     return nsp;
+  }
+
+  /** A namespace created from a dynamic parent shares its middleware, routes and listeners. */
+  _createChild(parent, name) {
+    const child = new Namespace(this, name);
+    this._nsps.set(name, child);
+    emitLocal.call(this.sockets, 'new_namespace', child);
+    child._fns = parent._fns;
+    child._egg = parent._egg.forChild(child);
+    for (const event of ['connect', 'connection']) {
+      for (const listener of parent.listeners(event)) child.on(event, listener);
+    }
+    parent._children.add(child);
+    return child;
   }
 
   use(fn) {
@@ -145,7 +164,6 @@ class Server extends EventEmitter {
   }
 
   emit(event, ...args) {
-    if (event === 'new_namespace') return super.emit(event, ...args);
     return this.sockets.emit(event, ...args);
   }
 
@@ -185,21 +203,13 @@ class Server extends EventEmitter {
     return this.sockets.disconnectSockets(close);
   }
 
-  on(event, listener) {
-    if (event === 'connection' || event === 'connect') {
-      this.sockets.on(event, listener);
-      return this;
-    }
-    return super.on(event, listener);
-  }
-
   /** Closes every connection, stops listening and lets the process exit. */
   close(fn) {
     for (const nsp of this._nsps.values()) {
       for (const socket of [...nsp.sockets.values()]) socket._onclose('server shutting down');
     }
     this._clients.clear();
-    this._native.close();
+    const closed = this._native.close();
     clearInterval(this._keepAlive);
     this._keepAlive = undefined;
     const detach = this._detach;
@@ -211,11 +221,10 @@ class Server extends EventEmitter {
         if (detach) detach();
         if (fn) fn(err);
       });
-    } else if (detach) {
-      detach();
-      if (fn) process.nextTick(fn);
-    } else if (fn) {
-      process.nextTick(fn);
+    } else {
+      if (detach) detach();
+      // Our own listener: call back once Rust has let go of the port.
+      closed.then(() => fn && fn());
     }
   }
 
@@ -246,19 +255,14 @@ class Server extends EventEmitter {
         return this._onconnect(client || this._newClient(event.conn), event);
       case EVENT.EVENT: {
         const socket = client && client.sockets.get(event.nsp);
-        if (!socket) return;
-        let args;
-        try {
-          args = decodeArgs(event.data, event.attachments);
-        } catch {
-          this._native.closeConnection(event.conn);
-          return;
-        }
-        return socket._onevent(args, event.id === undefined || event.id === null ? undefined : event.id);
+        const args = socket && this._decode(client, event);
+        if (args) socket._onevent(args, event.id === undefined || event.id === null ? undefined : event.id);
+        return;
       }
       case EVENT.ACK: {
         const socket = client && client.sockets.get(event.nsp);
-        if (socket) socket._onack(event.id, decodeArgs(event.data, event.attachments));
+        const args = socket && this._decode(client, event);
+        if (args) socket._onack(event.id, args);
         return;
       }
       case EVENT.DISCONNECT: {
@@ -275,6 +279,20 @@ class Server extends EventEmitter {
       case EVENT.UPGRADE:
         if (client) client.conn.emit('upgrade', client.conn.transport);
         return;
+      case EVENT.ERROR:
+        if (client) client._onerror(new Error(event.text));
+        return;
+    }
+  }
+
+  /** The arguments of an event or ack; bad attachments are treated like a malformed packet. */
+  _decode(client, event) {
+    try {
+      return decodeArgs(event.data, event.attachments);
+    } catch (err) {
+      client._onerror(err);
+      this._native.closeConnection(client.id);
+      return undefined;
     }
   }
 
@@ -312,21 +330,22 @@ class Server extends EventEmitter {
       const [matcher, parent] = parents[i];
       const onMatch = (err, allow) => {
         if (err || !allow) return step(i + 1);
-        if (this._nsps.has(name)) return done(this._nsps.get(name));
-        const child = this.of(name);
-        child._fns = parent._fns;
-        child._egg = parent._egg.forChild(child);
-        for (const event of ['connect', 'connection']) {
-          for (const listener of parent.listeners(event)) child.on(event, listener);
-        }
-        parent._children.add(child);
-        done(child);
+        done(this._nsps.get(name) || this._createChild(parent, name));
       };
       if (matcher instanceof RegExp) onMatch(null, matcher.test(name));
       else matcher(name, auth, onMatch);
     };
     step(0);
   }
+}
+
+// As in socket.io, listening on the server is listening on the main namespace
+// (`io.on('connection')`, `io.off(…)`, `io.listeners(…)`); `emit` broadcasts instead.
+for (const method of Object.keys(EventEmitter.prototype)) {
+  if (method === 'emit' || typeof EventEmitter.prototype[method] !== 'function') continue;
+  Server.prototype[method] = function proxyToMainNamespace(...args) {
+    return this.sockets[method](...args);
+  };
 }
 
 module.exports = { Server, Engine };

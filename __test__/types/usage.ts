@@ -168,6 +168,7 @@ own.on('connection', (socket) => {
   const conn: Connection = socket.conn;
   const engineId: string = conn.id;
   const transportName: 'polling' | 'websocket' = conn.transport.name;
+  const writable: boolean = conn.transport.writable;
   const state: 'open' | 'closed' = conn.readyState;
   const remote: string = conn.remoteAddress;
   const connReq: http.IncomingMessage = conn.request;
@@ -210,7 +211,7 @@ own.on('connection', (socket) => {
   socket.on('error', (err) => err.message);
   const same: Socket = socket.disconnect();
   socket.disconnect(true);
-  void [id, headers, issued, address, when, xdomain, secure, url, token, req, engineId, transportName, state];
+  void [id, headers, issued, address, when, xdomain, secure, url, token, req, engineId, transportName, writable, state];
   void [remote, connReq, clientSockets, closed, nsp, server, connected, disconnected, recovered, pending, joined];
   void [socketAdapter, same];
 });

@@ -56,6 +56,7 @@ pub const ACK: u32 = 2;
 pub const DISCONNECT: u32 = 3;
 pub const CLOSE: u32 = 4;
 pub const UPGRADE: u32 = 5;
+pub const ERROR: u32 = 6;
 
 /// One event as JS receives it; fields not used by a kind are left undefined.
 #[napi(object)]
@@ -63,7 +64,7 @@ pub struct NativeEvent {
     pub kind: u32,
     pub conn: u32,
     pub nsp: Option<String>,
-    /// Socket id (connect) or close reason (close).
+    /// Socket id (connect), close reason (close) or error message (error).
     pub text: Option<String>,
     /// Ack id of an event or ack.
     pub id: Option<i64>,
@@ -139,6 +140,10 @@ impl From<ProtocolEvent> for NativeEvent {
                 ..empty(CLOSE, conn)
             },
             ProtocolEvent::Upgrade { conn } => empty(UPGRADE, conn),
+            ProtocolEvent::Error { conn, message } => NativeEvent {
+                text: Some(message),
+                ..empty(ERROR, conn)
+            },
         }
     }
 }

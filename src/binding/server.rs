@@ -27,6 +27,8 @@ pub struct NativeServer {
     events: Arc<EventQueue>,
     shutdown: CancellationToken,
     id_requests: parking_lot::Mutex<Option<Arc<IdRequests>>>,
+    /// Our own listener's task; it ends (and frees the port) after `shutdown` is cancelled.
+    listener: parking_lot::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 /// A request Node's HTTP server received under the engine path.
@@ -95,6 +97,7 @@ impl NativeServer {
             events,
             shutdown: CancellationToken::new(),
             id_requests: parking_lot::Mutex::new(None),
+            listener: parking_lot::Mutex::new(None),
         })
     }
 
@@ -135,11 +138,12 @@ impl NativeServer {
             .port();
         let engine = self.engine.clone();
         let shutdown = self.shutdown.clone();
-        napi::bindgen_prelude::spawn(async move {
+        let task = napi::bindgen_prelude::spawn(async move {
             if let Ok(listener) = tokio::net::TcpListener::from_std(std_listener) {
                 listener::serve(listener, engine, shutdown).await;
             }
         });
+        *self.listener.lock() = Some(task);
         Ok(bound.into())
     }
 
@@ -346,6 +350,13 @@ impl NativeServer {
     }
 
     #[napi]
+    pub fn writable(&self, conn: u32) -> bool {
+        self.protocol
+            .session(conn)
+            .is_some_and(|session| session.writable())
+    }
+
+    #[napi]
     pub fn transport(&self, conn: u32) -> Option<String> {
         self.protocol
             .session(conn)
@@ -357,11 +368,18 @@ impl NativeServer {
         self.engine.clients_count() as u32
     }
 
-    /// Stops listening, closes every session and lets Node exit.
-    #[napi]
-    pub fn close(&self) {
+    /// Stops listening, closes every session and lets Node exit; resolves once the port is free.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn close<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
         self.shutdown.cancel();
         self.engine.close_all();
         self.events.shut();
+        let listener = self.listener.lock().take();
+        env.spawn_future(async move {
+            if let Some(task) = listener {
+                let _ = task.await;
+            }
+            Ok(())
+        })
     }
 }

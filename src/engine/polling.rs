@@ -19,9 +19,9 @@ impl Drop for PollGuard<'_> {
 
 pub async fn poll(engine: &Arc<EngineInner>, session: Arc<Session>) -> HttpResponse {
     if !session.start_poll() {
-        // An overlapping poll: engine.io treats it as a transport error.
+        // An overlapping poll: engine.io treats it as a transport error and answers a bare 400.
         session.close(CloseReason::TransportError);
-        return HttpResponse::error(super::error::EngineError::BadRequest);
+        return HttpResponse::status(400, "");
     }
     let _guard = PollGuard(&session);
     loop {

@@ -37,8 +37,10 @@ impl CloseReason {
     }
 
     /// Closes the server starts (rather than the client or the network) tell the client so.
+    /// A shutting-down server just drops its connections, as socket.io's does (polling clients
+    /// then report "transport error", websocket clients "transport close").
     fn tells_client(self) -> bool {
-        !matches!(self, Self::TransportClose)
+        !matches!(self, Self::TransportClose | Self::ServerShuttingDown)
     }
 
     /// Only a deliberate close (`socket.disconnect(true)`) waits for queued packets to be
@@ -151,8 +153,13 @@ impl Session {
         self.cancel.cancelled()
     }
 
-    /// Queues frames; a full queue closes the session rather than growing memory.
+    /// Queues frames; a full queue closes the session rather than growing memory. A volatile
+    /// packet is dropped when the transport cannot write it now: a polling session with no
+    /// pending GET, or any queue that already has a backlog.
     pub fn send(&self, frames: impl IntoIterator<Item = Frame>, volatile: bool) -> bool {
+        if volatile && self.transport() == Transport::Polling && !self.poll_pending() {
+            return false;
+        }
         match self.outbox.push_all(frames, volatile) {
             Ok(()) => true,
             Err(PushError::Overflow) => {
@@ -222,6 +229,18 @@ impl Session {
 
     pub(super) fn end_poll(&self) {
         self.poll_active.store(false, Ordering::Release);
+    }
+
+    fn poll_pending(&self) -> bool {
+        self.poll_active.load(Ordering::Acquire)
+    }
+
+    /// Whether a packet sent now goes out at once (`conn.transport.writable`): a polling session
+    /// needs a pending GET; any session needs an empty queue.
+    pub fn writable(&self) -> bool {
+        !self.is_closed()
+            && self.outbox.is_empty()
+            && (self.transport() == Transport::Websocket || self.poll_pending())
     }
 
     pub fn close(&self, reason: CloseReason) {

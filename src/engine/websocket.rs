@@ -14,8 +14,16 @@ use super::request::RequestInfo;
 use super::server::{EngineInner, Target};
 use super::session::{CloseReason, Session, Transport};
 
+/// tungstenite's defaults (128 KiB buffers, zero-filled on first read) would cost every idle
+/// connection that much resident memory; socket.io packets are small, and larger ones still fit
+/// because the buffers grow on demand.
+const READ_BUFFER: usize = 4 * 1024;
+const WRITE_BUFFER: usize = 4 * 1024;
+
 pub fn websocket_config(engine: &EngineInner) -> WebSocketConfig {
     WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
         .max_message_size(Some(engine.config.max_payload))
         .max_frame_size(Some(engine.config.max_payload))
 }

@@ -11,7 +11,7 @@ use crate::engine::frame::Frame;
 use crate::engine::session::{CloseReason, Message, Session, SessionHandler};
 
 use super::event::ProtocolEvent;
-use super::packet::{self, Packet, PacketKind};
+use super::packet::{self, Packet, PacketKind, ParseError};
 use super::server::ProtocolInner;
 use super::Id;
 
@@ -106,14 +106,19 @@ impl Client {
                     });
                 }
             }
-            // Packets for a namespace the client has not joined, and CONNECT_ERROR from a
-            // client, are ignored, as socket.io does.
-            _ => {}
+            // A packet the connection's state does not allow (an event for a namespace it has
+            // not joined, a second CONNECT, a CONNECT_ERROR from a client): socket.io closes it,
+            // and its sockets see the engine's "forced close".
+            _ => self.session.close(CloseReason::ForcedClose),
         }
     }
 
-    fn parse_error(&self) {
-        self.session.close(CloseReason::ParseError);
+    fn parse_error(&self, server: &ProtocolInner, error: ParseError) {
+        server.upstream.push(ProtocolEvent::Error {
+            conn: self.key(),
+            message: error.message(),
+        });
+        self.session.close(CloseReason::ForcedClose);
     }
 }
 
@@ -125,10 +130,11 @@ impl SessionHandler for Client {
         match message {
             Message::Text(text) => {
                 if self.state.lock().partial.is_some() {
-                    return self.parse_error();
+                    return self.parse_error(&server, ParseError::UnexpectedText);
                 }
-                let Ok(packet) = packet::decode(&text) else {
-                    return self.parse_error();
+                let packet = match packet::decode(&text) {
+                    Ok(packet) => packet,
+                    Err(error) => return self.parse_error(&server, error),
                 };
                 if packet.kind.is_binary() && packet.attachments > 0 {
                     self.state.lock().partial = Some(PartialBinary {
@@ -144,7 +150,7 @@ impl SessionHandler for Client {
                     let mut state = self.state.lock();
                     let Some(partial) = state.partial.as_mut() else {
                         drop(state);
-                        return self.parse_error();
+                        return self.parse_error(&server, ParseError::UnexpectedBinary);
                     };
                     partial.attachments.push(bytes);
                     if partial.attachments.len() == partial.packet.attachments {

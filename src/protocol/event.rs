@@ -32,6 +32,12 @@ pub enum ProtocolEvent {
         conn: u32,
         nsp: String,
     },
+    /// The client sent something that is not socket.io; its sockets get an `error` event and the
+    /// connection closes ("forced close").
+    Error {
+        conn: u32,
+        message: String,
+    },
     /// The whole connection closed.
     Close {
         conn: u32,

@@ -54,6 +54,9 @@ pub const RESERVED_EVENTS: [&str; 6] = [
     "removeListener",
 ];
 
+/// socket.io-parser's default `maxAttachments`: bounds what one packet can make us buffer.
+pub const MAX_ATTACHMENTS: usize = 10;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Packet {
     pub kind: PacketKind,
@@ -66,17 +69,40 @@ pub struct Packet {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ParseError {
-    UnknownType,
+    /// The first character, as JS's `Number()` reads it (`NaN` unless it is a digit).
+    UnknownType(String),
     IllegalAttachments,
+    TooManyAttachments,
     InvalidPayload,
+    /// A text packet arrived while binary attachments were still expected.
+    UnexpectedText,
+    /// A binary message arrived with no binary packet waiting for it.
+    UnexpectedBinary,
+}
+
+impl ParseError {
+    /// The message of the `error` event, as socket.io-parser words it.
+    pub fn message(&self) -> String {
+        match self {
+            Self::UnknownType(kind) => format!("unknown packet type {kind}"),
+            Self::IllegalAttachments => "Illegal attachments".into(),
+            Self::TooManyAttachments => "too many attachments".into(),
+            Self::InvalidPayload => "invalid payload".into(),
+            Self::UnexpectedText => "got plaintext data when reconstructing a packet".into(),
+            Self::UnexpectedBinary => "got binary data when not reconstructing a packet".into(),
+        }
+    }
 }
 
 pub fn decode(text: &str) -> Result<Packet, ParseError> {
     let bytes = text.as_bytes();
-    let kind = bytes
-        .first()
-        .and_then(|b| PacketKind::from_digit(*b))
-        .ok_or(ParseError::UnknownType)?;
+    let first = bytes.first().copied();
+    let kind = first.and_then(PacketKind::from_digit).ok_or_else(|| {
+        ParseError::UnknownType(match first {
+            Some(digit) if digit.is_ascii_digit() => char::from(digit).to_string(),
+            _ => "NaN".into(),
+        })
+    })?;
     let mut rest = &text[1..];
 
     let mut attachments = 0;
@@ -86,6 +112,12 @@ pub fn decode(text: &str) -> Result<Packet, ParseError> {
             return Err(ParseError::IllegalAttachments);
         }
         attachments = count.parse().map_err(|_| ParseError::IllegalAttachments)?;
+        if attachments == 0 {
+            return Err(ParseError::IllegalAttachments);
+        }
+        if attachments > MAX_ATTACHMENTS {
+            return Err(ParseError::TooManyAttachments);
+        }
         rest = after;
     }
 
@@ -273,6 +305,13 @@ mod tests {
         assert_eq!(decode("5-[\"a\"]"), Err(ParseError::IllegalAttachments));
         assert_eq!(decode("5a-[\"a\"]"), Err(ParseError::IllegalAttachments));
         assert_eq!(decode("51[\"a\"]"), Err(ParseError::IllegalAttachments));
+        assert_eq!(decode("50-[\"a\"]"), Err(ParseError::IllegalAttachments));
+        assert_eq!(decode("511-[\"a\"]"), Err(ParseError::TooManyAttachments));
+        assert_eq!(decode("7"), Err(ParseError::UnknownType("7".into())));
+        assert_eq!(
+            decode("abc").unwrap_err().message(),
+            "unknown packet type NaN"
+        );
     }
 
     #[test]
