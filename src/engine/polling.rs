@@ -1,12 +1,17 @@
 //! HTTP long-polling: a GET waits for queued packets, a POST delivers the client's packets.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use super::error::EngineError;
 use super::frame::Frame;
-use super::packet::{encode_text, PacketType};
+use super::packet::{encode_text, Packet, PacketType};
 use super::payload;
 use super::server::{EngineInner, HttpResponse};
 use super::session::{CloseReason, Session, Transport};
+
+const UPGRADE_CHECK: Duration = Duration::from_millis(100);
+const CLOSE_GRACE: Duration = Duration::from_millis(5);
 
 /// Clears the session's in-flight mark however the poll ends (even if the client went away).
 struct PollGuard<'a>(&'a Session);
@@ -25,6 +30,10 @@ pub async fn poll(engine: &Arc<EngineInner>, session: Arc<Session>) -> HttpRespo
     }
     let _guard = PollGuard(&session);
     loop {
+        // Once upgraded, queued packets belong to the websocket.
+        if session.transport() != Transport::Polling {
+            return HttpResponse::error(EngineError::BadRequest);
+        }
         let mut frames = session.outbox.drain();
         if session.is_closed() {
             // A deliberate close with packets still queued (`socket.disconnect(true)`): send
@@ -48,14 +57,25 @@ pub async fn poll(engine: &Arc<EngineInner>, session: Arc<Session>) -> HttpRespo
         if !frames.is_empty() {
             return HttpResponse::text(payload::encode(&frames));
         }
-        if session.is_upgrading() || session.transport() != Transport::Polling {
-            return HttpResponse::text(payload::encode(&[noop()]));
+        if session.is_upgrading() {
+            // A poll that arrives during the upgrade waits for it, as engine.io's 100 ms upgrade
+            // check does: if the upgrade completes meanwhile, the poll is refused like any poll
+            // after an upgrade; otherwise it gets a noop.
+            tokio::select! {
+                _ = session.outbox.ready() => {}
+                _ = tokio::time::sleep(UPGRADE_CHECK) => {
+                    if session.is_upgrading() {
+                        return HttpResponse::text(payload::encode(&[noop()]));
+                    }
+                }
+            }
+            continue;
         }
         session.outbox.ready().await;
     }
 }
 
-pub fn receive(engine: &EngineInner, session: &Session, body: &[u8]) -> HttpResponse {
+pub fn receive(engine: &EngineInner, session: &Arc<Session>, body: &[u8]) -> HttpResponse {
     if body.len() > engine.config.max_payload {
         session.close(CloseReason::TransportError);
         return HttpResponse::status(413, "");
@@ -64,12 +84,30 @@ pub fn receive(engine: &EngineInner, session: &Session, body: &[u8]) -> HttpResp
         .ok()
         .and_then(|text| payload::decode(text).ok());
     match packets {
-        Some(packets) => packets
-            .into_iter()
-            .for_each(|packet| session.receive(packet)),
+        Some(packets) => {
+            for packet in packets {
+                if packet == Packet::Text(PacketType::Close, String::new())
+                    && !session.poll_pending()
+                {
+                    close_soon(session.clone());
+                } else {
+                    session.receive(packet);
+                }
+            }
+        }
         None => session.close(CloseReason::ParseError),
     }
     HttpResponse::status(200, "ok")
+}
+
+/// A client's close packet and its own long-poll may arrive together on two connections, which
+/// two of our threads can handle in either order; single-threaded engine.io handles them in
+/// arrival order. Closing a moment later lets that poll be parked first and answered with a noop.
+fn close_soon(session: Arc<Session>) {
+    tokio::spawn(async move {
+        tokio::time::sleep(CLOSE_GRACE).await;
+        session.close(CloseReason::TransportClose);
+    });
 }
 
 fn noop() -> Frame {

@@ -204,9 +204,12 @@ impl Session {
         self.upgrading.load(Ordering::Acquire)
     }
 
-    /// Releases a pending long-poll (it answers with a noop) so the client can finish upgrading.
+    /// Releases the long-poll pending at probe time with a noop, so the client can finish
+    /// upgrading (it waits for that poll before sending the upgrade packet).
     pub(super) fn flush_poll_for_upgrade(&self) {
-        self.outbox.wake();
+        if self.poll_pending() {
+            self.send_packet(PacketType::Noop, "");
+        }
     }
 
     pub(super) fn abort_upgrade(&self) {
@@ -231,7 +234,7 @@ impl Session {
         self.poll_active.store(false, Ordering::Release);
     }
 
-    fn poll_pending(&self) -> bool {
+    pub(super) fn poll_pending(&self) -> bool {
         self.poll_active.load(Ordering::Acquire)
     }
 
@@ -266,18 +269,21 @@ impl Session {
         interval: std::time::Duration,
         timeout: std::time::Duration,
     ) {
+        // Absolute deadlines, so timer rounding does not add up from one ping to the next.
+        let mut next_ping = tokio::time::Instant::now() + interval;
         loop {
             tokio::select! {
                 _ = self.cancel.cancelled() => return,
-                _ = tokio::time::sleep(interval) => {}
+                _ = tokio::time::sleep_until(next_ping) => {}
             }
             if !self.send_packet(PacketType::Ping, "") {
                 return;
             }
+            let deadline = next_ping + timeout;
             tokio::select! {
                 _ = self.cancel.cancelled() => return,
-                _ = self.pong.notified() => {}
-                _ = tokio::time::sleep(timeout) => {
+                _ = self.pong.notified() => next_ping = tokio::time::Instant::now() + interval,
+                _ = tokio::time::sleep_until(deadline) => {
                     self.close(CloseReason::PingTimeout);
                     return;
                 }
