@@ -86,9 +86,13 @@ impl NativeServer {
             .weak::<true>()
             .build_callback(|_| Ok(()))?;
         let events = Arc::new(EventQueue::new(wake));
+        let runtime =
+            napi::bindgen_prelude::within_runtime_if_available(tokio::runtime::Handle::try_current)
+                .map_err(|e| Error::from_reason(format!("no async runtime: {e}")))?;
         let protocol = ProtocolInner::new(
             events.clone(),
             Duration::from_millis(options.connect_timeout.into()),
+            runtime,
         );
         let engine = EngineInner::new(options.engine_config(), Arc::new(protocol.clone()));
         Ok(Self {

@@ -1,37 +1,89 @@
-//! An encoded engine.io packet waiting to be written. Cloning is a refcount bump, so one
-//! broadcast frame is shared by every recipient's queue.
+//! An encoded engine.io packet waiting to be written, built once and shared: cloning is a
+//! refcount bump, so one broadcast frame serves every recipient's queue. It is stored as the
+//! websocket frame that carries it (header, then payload), so a websocket write is a plain copy
+//! of these bytes, and polling reads the payload part.
 
-use bytes::Bytes;
-use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use bytes::{BufMut, Bytes, BytesMut};
 
-#[derive(Debug, Clone)]
-pub enum Frame {
-    /// The whole engine.io text packet, type digit included (`42[...]`).
-    Text(Utf8Bytes),
-    /// A binary message; its bytes go on the wire as they are (websocket) or base64 (polling).
-    Binary(Bytes),
+use super::ws_codec::{encode_header, Opcode};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    wire: Bytes,
+    header_len: u8,
+    binary: bool,
 }
 
 impl Frame {
+    /// A text packet: the whole engine.io packet, type digit included (`42[...]`).
     pub fn text(text: String) -> Self {
-        Self::Text(Utf8Bytes::from(text))
+        Self::build(Opcode::Text, text.as_bytes())
+    }
+
+    /// A binary message; its bytes go on the wire as they are (websocket) or base64 (polling).
+    pub fn binary(bytes: &[u8]) -> Self {
+        Self::build(Opcode::Binary, bytes)
+    }
+
+    fn build(opcode: Opcode, payload: &[u8]) -> Self {
+        let (header, header_len) = encode_header(opcode, payload.len());
+        let mut wire = BytesMut::with_capacity(header_len + payload.len());
+        wire.put_slice(&header[..header_len]);
+        wire.put_slice(payload);
+        Self {
+            wire: wire.freeze(),
+            header_len: header_len as u8,
+            binary: opcode == Opcode::Binary,
+        }
+    }
+
+    /// The websocket frame, header included.
+    pub fn wire(&self) -> &Bytes {
+        &self.wire
+    }
+
+    pub fn payload(&self) -> &[u8] {
+        &self.wire[self.header_len as usize..]
+    }
+
+    pub fn is_binary(&self) -> bool {
+        self.binary
+    }
+
+    /// The packet text of a text frame (always valid UTF-8: it was built from a `String`).
+    pub fn as_text(&self) -> Option<&str> {
+        (!self.binary)
+            .then(|| std::str::from_utf8(self.payload()).ok())
+            .flatten()
     }
 
     pub fn len(&self) -> usize {
-        match self {
-            Self::Text(text) => text.len(),
-            Self::Binary(bytes) => bytes.len(),
-        }
+        self.wire.len() - self.header_len as usize
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
 
-    pub fn to_message(&self) -> Message {
-        match self {
-            Self::Text(text) => Message::Text(text.clone()),
-            Self::Binary(bytes) => Message::Binary(bytes.clone()),
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_frames_carry_a_websocket_header() {
+        let frame = Frame::text("42[\"a\"]".into());
+        assert_eq!(&frame.wire()[..2], &[0x81, 7]);
+        assert_eq!(frame.as_text(), Some("42[\"a\"]"));
+        assert_eq!(frame.len(), 7);
+    }
+
+    #[test]
+    fn binary_frames_keep_their_bytes() {
+        let frame = Frame::binary(&[1, 2, 3]);
+        assert_eq!(&frame.wire()[..], &[0x82, 3, 1, 2, 3]);
+        assert_eq!(frame.payload(), &[1, 2, 3]);
+        assert!(frame.is_binary());
+        assert_eq!(frame.as_text(), None);
     }
 }

@@ -11,3 +11,5 @@ pub mod request;
 pub mod server;
 pub mod session;
 pub mod websocket;
+pub mod ws_codec;
+pub mod ws_writer;

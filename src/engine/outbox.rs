@@ -1,13 +1,16 @@
-//! A session's bounded send queue. Writers (the websocket task or a long-poll GET) wait on it;
-//! senders never block. When a slow client lets it fill up, volatile packets are dropped and
-//! anything else overflows, which closes the session instead of growing memory.
+//! A session's send path. While the session polls, frames wait in a bounded queue for the next
+//! GET; once it is on a websocket, they go to that connection's writer (which writes at once when
+//! it can). Senders never block. When a slow client lets its backlog fill up, volatile packets are
+//! dropped and anything else overflows, which closes the session instead of growing memory.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
 use super::frame::Frame;
+use super::ws_writer::{Queued, WsWriter};
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum PushError {
@@ -19,9 +22,16 @@ pub enum PushError {
     Overflow,
 }
 
+enum Sink {
+    Queue {
+        frames: VecDeque<Frame>,
+        bytes: usize,
+    },
+    Websocket(Arc<WsWriter>),
+}
+
 struct State {
-    frames: VecDeque<Frame>,
-    bytes: usize,
+    sink: Sink,
     closed: bool,
 }
 
@@ -35,8 +45,10 @@ impl Outbox {
     pub fn new(limit: usize) -> Self {
         Self {
             state: Mutex::new(State {
-                frames: VecDeque::new(),
-                bytes: 0,
+                sink: Sink::Queue {
+                    frames: VecDeque::new(),
+                    bytes: 0,
+                },
                 closed: false,
             }),
             ready: Notify::new(),
@@ -45,52 +57,100 @@ impl Outbox {
     }
 
     pub fn push(&self, frame: Frame, volatile: bool) -> Result<(), PushError> {
-        self.push_all(std::iter::once(frame), volatile)
+        self.push_all(&[frame], volatile)
     }
 
-    /// Queues frames that must stay together (a packet and its binary attachments).
-    pub fn push_all(
-        &self,
-        frames: impl IntoIterator<Item = Frame>,
-        volatile: bool,
-    ) -> Result<(), PushError> {
+    /// Sends frames that must stay together (a packet and its binary attachments).
+    pub fn push_all(&self, frames: &[Frame], volatile: bool) -> Result<(), PushError> {
         let mut state = self.state.lock();
         if state.closed {
             return Err(PushError::Closed);
         }
-        if volatile && !state.frames.is_empty() {
-            return Err(PushError::Dropped);
+        match &mut state.sink {
+            Sink::Websocket(writer) => writer.send(frames, volatile),
+            Sink::Queue {
+                frames: queue,
+                bytes,
+            } => {
+                if volatile && !queue.is_empty() {
+                    return Err(PushError::Dropped);
+                }
+                // The limit bounds a backlog: one message larger than the limit may still go
+                // to a client that keeps up.
+                let had_backlog = *bytes > 0;
+                for frame in frames {
+                    *bytes += frame.len();
+                    queue.push_back(frame.clone());
+                }
+                if had_backlog && *bytes > self.limit {
+                    return Err(PushError::Overflow);
+                }
+                drop(state);
+                self.ready.notify_one();
+                Ok(())
+            }
         }
-        // The limit bounds a backlog: one message larger than the limit may still go to a
-        // client that keeps up.
-        let had_backlog = state.bytes > 0;
-        for frame in frames {
-            state.bytes += frame.len();
-            state.frames.push_back(frame);
-        }
-        if had_backlog && state.bytes > self.limit {
-            return Err(PushError::Overflow);
-        }
-        drop(state);
-        self.ready.notify_one();
-        Ok(())
     }
 
-    /// Takes everything queued; an empty result means the queue is closed or was woken.
-    pub fn drain(&self) -> Vec<Frame> {
+    /// Like `push_all`, but a websocket writer is only queued to; it is returned when the
+    /// caller must flush it (so a broadcast writes all its recipients from one task).
+    pub fn push_deferred(
+        &self,
+        frames: &[Frame],
+        volatile: bool,
+    ) -> Result<Option<Arc<WsWriter>>, PushError> {
+        let state = self.state.lock();
+        if state.closed {
+            return Err(PushError::Closed);
+        }
+        if let Sink::Websocket(writer) = &state.sink {
+            return match writer.queue(frames, volatile)? {
+                Queued::NeedsFlush => Ok(Some(writer.clone())),
+                Queued::Done => Ok(None),
+            };
+        }
+        drop(state);
+        self.push_all(frames, volatile).map(|()| None)
+    }
+
+    /// From now on frames go to `writer`, after whatever was queued for polling.
+    pub fn attach_websocket(&self, writer: Arc<WsWriter>) {
         let mut state = self.state.lock();
-        state.bytes = 0;
-        state.frames.drain(..).collect()
+        if let Sink::Queue { frames, .. } = &mut state.sink {
+            let queued: Vec<Frame> = frames.drain(..).collect();
+            let _ = writer.send(&queued, false);
+        }
+        state.sink = Sink::Websocket(writer);
+        drop(state);
+        self.ready.notify_one();
+    }
+
+    /// Takes everything queued for polling; empty when nothing is queued or on a websocket.
+    pub fn drain(&self) -> Vec<Frame> {
+        match &mut self.state.lock().sink {
+            Sink::Queue { frames, bytes } => {
+                *bytes = 0;
+                frames.drain(..).collect()
+            }
+            Sink::Websocket(_) => Vec::new(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.state.lock().frames.is_empty()
+        match &self.state.lock().sink {
+            Sink::Queue { frames, .. } => frames.is_empty(),
+            Sink::Websocket(writer) => writer.is_idle(),
+        }
     }
 
-    /// Waits until frames are queued, the queue closes, or `wake` is called.
+    /// Waits until frames are queued for polling, the outbox closes, or `wake` is called.
     pub async fn ready(&self) {
-        if !self.is_empty() || self.is_closed() {
-            return;
+        {
+            let state = self.state.lock();
+            let queued = matches!(&state.sink, Sink::Queue { frames, .. } if !frames.is_empty());
+            if queued || state.closed {
+                return;
+            }
         }
         self.ready.notified().await;
     }
@@ -137,6 +197,13 @@ mod tests {
     }
 
     #[test]
+    fn a_single_large_message_fits_an_empty_queue() {
+        let outbox = Outbox::new(10);
+        outbox.push(text("4aaaaaaaaaaaaaaa"), false).unwrap();
+        assert_eq!(outbox.push(text("4b"), false), Err(PushError::Overflow));
+    }
+
+    #[test]
     fn refuses_after_close() {
         let outbox = Outbox::new(10);
         outbox.close();
@@ -145,7 +212,7 @@ mod tests {
 
     #[tokio::test]
     async fn ready_returns_when_frames_are_queued() {
-        let outbox = std::sync::Arc::new(Outbox::new(100));
+        let outbox = Arc::new(Outbox::new(100));
         let waiter = {
             let outbox = outbox.clone();
             tokio::spawn(async move {

@@ -29,11 +29,11 @@ pub fn encode(frames: &[Frame]) -> String {
         if i > 0 {
             out.push(SEPARATOR);
         }
-        match frame {
-            Frame::Text(text) => out.push_str(text.as_str()),
-            Frame::Binary(bytes) => {
+        match frame.as_text() {
+            Some(text) => out.push_str(text),
+            None => {
                 out.push('b');
-                BASE64.encode_string(bytes, &mut out);
+                BASE64.encode_string(frame.payload(), &mut out);
             }
         }
     }
@@ -69,7 +69,7 @@ mod tests {
     fn encodes_text_and_binary() {
         let frames = vec![
             Frame::text("40{\"sid\":\"x\"}".to_owned()),
-            Frame::Binary(Bytes::from_static(&[1, 2, 3])),
+            Frame::binary(&[1, 2, 3]),
             Frame::text("6".to_owned()),
         ];
         assert_eq!(encode(&frames), "40{\"sid\":\"x\"}\x1ebAQID\x1e6");

@@ -12,6 +12,7 @@ use super::outbox::{Outbox, PushError};
 use super::packet::PacketType;
 use super::request::RequestInfo;
 use super::server::EngineInner;
+use super::ws_writer::WsWriter;
 
 /// Why a session ended, as socket.io reports it in `disconnect`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,14 +154,38 @@ impl Session {
         self.cancel.cancelled()
     }
 
-    /// Queues frames; a full queue closes the session rather than growing memory. A volatile
+    /// Sends frames; a full backlog closes the session rather than growing memory. A volatile
     /// packet is dropped when the transport cannot write it now: a polling session with no
-    /// pending GET, or any queue that already has a backlog.
-    pub fn send(&self, frames: impl IntoIterator<Item = Frame>, volatile: bool) -> bool {
-        if volatile && self.transport() == Transport::Polling && !self.poll_pending() {
+    /// pending GET, or any session that already has a backlog.
+    pub fn send(&self, frames: &[Frame], volatile: bool) -> bool {
+        if self.drops_volatile(volatile) {
             return false;
         }
-        match self.outbox.push_all(frames, volatile) {
+        let result = self.outbox.push_all(frames, volatile);
+        self.sent(result.map(|_| ()))
+    }
+
+    /// Like `send`, but a websocket is only queued to; a writer returned here must be flushed by
+    /// the caller (a broadcast flushes all its recipients from one task).
+    pub fn send_deferred(&self, frames: &[Frame], volatile: bool) -> Option<Arc<WsWriter>> {
+        if self.drops_volatile(volatile) {
+            return None;
+        }
+        match self.outbox.push_deferred(frames, volatile) {
+            Ok(writer) => writer,
+            Err(error) => {
+                self.sent(Err(error));
+                None
+            }
+        }
+    }
+
+    fn drops_volatile(&self, volatile: bool) -> bool {
+        volatile && self.transport() == Transport::Polling && !self.poll_pending()
+    }
+
+    fn sent(&self, result: Result<(), PushError>) -> bool {
+        match result {
             Ok(()) => true,
             Err(PushError::Overflow) => {
                 self.close(CloseReason::TransportError);
@@ -171,7 +196,10 @@ impl Session {
     }
 
     pub fn send_packet(&self, kind: PacketType, data: &str) -> bool {
-        self.send([Frame::text(super::packet::encode_text(kind, data))], false)
+        self.send(
+            &[Frame::text(super::packet::encode_text(kind, data))],
+            false,
+        )
     }
 
     /// Handles a packet the client sent on its current transport.
@@ -216,7 +244,9 @@ impl Session {
         self.upgrading.store(false, Ordering::Release);
     }
 
-    pub(super) fn complete_upgrade(&self) {
+    /// Switches to the websocket: what was queued for polling goes out on it first.
+    pub(super) fn complete_upgrade(&self, writer: Arc<WsWriter>) {
+        self.outbox.attach_websocket(writer);
         self.transport.store(WEBSOCKET, Ordering::Release);
         self.upgrading.store(false, Ordering::Release);
         self.outbox.wake();

@@ -1,134 +1,180 @@
 //! The websocket transport: a direct handshake, or the upgrade of a polling session
-//! (`2probe` → `3probe`, then `5`), then one task that reads and writes the socket.
+//! (`2probe` → `3probe`, then `5`), then one task that reads the socket. Writes do not go through
+//! this task (see `ws_writer`): it only waits for the socket when a backlog builds up.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::WebSocketStream;
+use bytes::{Bytes, BytesMut};
+use tokio::net::TcpStream;
 
+use super::frame::Frame;
 use super::packet::{decode_text, Packet};
 use super::request::RequestInfo;
 use super::server::{EngineInner, Target};
 use super::session::{CloseReason, Session, Transport};
+use super::ws_codec::{control_frame, Message, MessageReader, Opcode, ProtocolError};
+use super::ws_writer::WsWriter;
 
-/// tungstenite's defaults (128 KiB buffers, zero-filled on first read) would cost every idle
-/// connection that much resident memory; socket.io packets are small, and larger ones still fit
-/// because the buffers grow on demand.
-const READ_BUFFER: usize = 4 * 1024;
-const WRITE_BUFFER: usize = 4 * 1024;
+/// Bytes read at a time. The read buffer exists only while a message is arriving: an idle
+/// connection holds none.
+const READ_CHUNK: usize = 4 * 1024;
 
-pub fn websocket_config(engine: &EngineInner) -> WebSocketConfig {
-    WebSocketConfig::default()
-        .read_buffer_size(READ_BUFFER)
-        .write_buffer_size(WRITE_BUFFER)
-        .max_message_size(Some(engine.config.max_payload))
-        .max_frame_size(Some(engine.config.max_payload))
+/// How long a closing connection may take to write its last frames.
+const CLOSE_WAIT: Duration = Duration::from_secs(5);
+
+const CLOSE_PROTOCOL_ERROR: u16 = 1002;
+const CLOSE_TOO_LARGE: u16 = 1009;
+
+struct Connection {
+    stream: Arc<TcpStream>,
+    reader: MessageReader,
+    buf: BytesMut,
+    writer: Arc<WsWriter>,
 }
 
-pub async fn serve<S>(
+/// Serves a websocket whose HTTP handshake is done; `prefix` holds bytes already read past it.
+pub async fn serve(
     engine: Arc<EngineInner>,
-    mut ws: WebSocketStream<S>,
+    stream: TcpStream,
+    prefix: Bytes,
     target: Target,
     request: RequestInfo,
-) where
-    S: AsyncRead + AsyncWrite + Unpin + Send,
-{
+) {
+    let _ = stream.set_nodelay(true);
+    let stream = Arc::new(stream);
+    let writer = Arc::new(WsWriter::new(
+        stream.clone(),
+        engine.config.max_buffered_bytes,
+    ));
+    let mut conn = Connection {
+        stream,
+        reader: MessageReader::new(engine.config.max_payload),
+        buf: BytesMut::from(&prefix[..]),
+        writer,
+    };
     let session = match target {
         Target::Handshake => {
             let session = engine.handshake(Transport::Websocket, request).await;
-            let open = engine.open_packet(&session);
-            if ws.send(Message::text(open)).await.is_err() {
-                session.close(CloseReason::TransportClose);
-                return;
-            }
+            let open = Frame::text(engine.open_packet(&session));
+            let _ = conn.writer.send([&open], false);
+            session.outbox.attach_websocket(conn.writer.clone());
             session
         }
         Target::Session(session) => {
             if !engine.config.allow_upgrades || !session.begin_upgrade() {
-                let _ = ws.close(None).await;
+                conn.finish(&[]).await;
                 return;
             }
-            if !probe(&engine, &mut ws, &session).await {
+            if !probe(&engine, &mut conn, &session).await {
                 session.abort_upgrade();
-                let _ = ws.close(None).await;
+                conn.finish(&[]).await;
                 return;
             }
-            session.complete_upgrade();
+            session.complete_upgrade(conn.writer.clone());
             session
         }
     };
-    run(ws, &session).await;
+    let writer = conn.writer.clone();
+    let reason = tokio::select! {
+        reason = conn.read_loop(&session) => reason,
+        _ = writer.run() => CloseReason::TransportError,
+    };
+    session.close(reason);
+    conn.finish(&[]).await;
 }
 
 /// Runs the probe exchange; true once the client sent `5` (upgrade) in time.
-async fn probe<S>(engine: &EngineInner, ws: &mut WebSocketStream<S>, session: &Session) -> bool
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
+async fn probe(engine: &EngineInner, conn: &mut Connection, session: &Session) -> bool {
     let deadline = tokio::time::sleep(engine.config.upgrade_timeout);
     tokio::pin!(deadline);
     loop {
         let message = tokio::select! {
-            message = ws.next() => message,
+            message = conn.next_message(session) => message,
             _ = &mut deadline => return false,
-            _ = session.cancelled() => return false,
         };
         match message {
-            Some(Ok(Message::Text(text))) if text.as_str() == "2probe" => {
-                if ws.send(Message::text("3probe")).await.is_err() {
-                    return false;
-                }
+            Ok(Message::Text(text)) if &text[..] == b"2probe" => {
+                let _ = conn.writer.send([&Frame::text("3probe".into())], false);
                 session.flush_poll_for_upgrade();
             }
-            Some(Ok(Message::Text(text))) if text.as_str() == "5" => return true,
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            Ok(Message::Text(text)) if &text[..] == b"5" => return true,
+            Ok(Message::Ping(payload)) => conn
+                .writer
+                .send_control(control_frame(Opcode::Pong, &payload)),
+            Ok(Message::Pong) => {}
             _ => return false,
         }
     }
 }
 
-async fn run<S>(ws: WebSocketStream<S>, session: &Session)
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    let (mut sink, mut stream) = ws.split();
-    let reader = async {
-        while let Some(message) = stream.next().await {
-            match message {
-                Ok(Message::Text(text)) => match decode_text(text.as_str()) {
-                    Ok(packet) => session.receive(packet),
-                    Err(_) => return CloseReason::ParseError,
-                },
+impl Connection {
+    async fn read_loop(&mut self, session: &Session) -> CloseReason {
+        loop {
+            match self.next_message(session).await {
+                Ok(Message::Text(bytes)) => {
+                    match std::str::from_utf8(&bytes).ok().map(decode_text) {
+                        Some(Ok(packet)) => session.receive(packet),
+                        _ => return CloseReason::ParseError,
+                    }
+                }
                 Ok(Message::Binary(bytes)) => session.receive(Packet::Binary(bytes)),
-                Ok(Message::Close(_)) => return CloseReason::TransportClose,
-                Ok(_) => {}
-                Err(_) => return CloseReason::TransportError,
+                Ok(Message::Ping(payload)) => self
+                    .writer
+                    .send_control(control_frame(Opcode::Pong, &payload)),
+                Ok(Message::Pong) => {}
+                Ok(Message::Close(payload)) => {
+                    // Echo the client's status code, as the closing handshake asks.
+                    self.writer.close(control_frame(
+                        Opcode::Close,
+                        &payload[..payload.len().min(2)],
+                    ));
+                    return CloseReason::TransportClose;
+                }
+                Err(reason) => return reason,
             }
         }
-        CloseReason::TransportClose
-    };
-    let writer = async {
+    }
+
+    async fn next_message(&mut self, session: &Session) -> Result<Message, CloseReason> {
         loop {
-            session.outbox.ready().await;
-            for frame in session.outbox.drain() {
-                if sink.feed(frame.to_message()).await.is_err() {
-                    return;
+            match self.reader.next(&mut self.buf) {
+                Ok(Some(message)) => return Ok(message),
+                Ok(None) => {}
+                Err(error) => {
+                    let code = match error {
+                        ProtocolError::TooLarge => CLOSE_TOO_LARGE,
+                        ProtocolError::Invalid => CLOSE_PROTOCOL_ERROR,
+                    };
+                    self.writer
+                        .close(control_frame(Opcode::Close, &code.to_be_bytes()));
+                    return Err(CloseReason::TransportError);
                 }
             }
-            if sink.flush().await.is_err() {
-                return;
+            if self.buf.is_empty() && self.buf.capacity() > 0 {
+                self.buf = BytesMut::new();
             }
-            if session.is_closed() {
-                let _ = sink.close().await;
-                return;
+            tokio::select! {
+                ready = self.stream.readable() => {
+                    if ready.is_err() {
+                        return Err(CloseReason::TransportError);
+                    }
+                }
+                _ = session.cancelled() => return Err(CloseReason::TransportClose),
+            }
+            self.buf.reserve(READ_CHUNK);
+            match self.stream.try_read_buf(&mut self.buf) {
+                Ok(0) => return Err(CloseReason::TransportClose),
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(_) => return Err(CloseReason::TransportError),
             }
         }
-    };
-    tokio::select! {
-        reason = reader => session.close(reason),
-        _ = writer => session.close(CloseReason::TransportError),
+    }
+
+    /// Writes what is still queued and a close frame, within `CLOSE_WAIT`.
+    async fn finish(&self, status: &[u8]) {
+        self.writer.close(control_frame(Opcode::Close, status));
+        let _ = tokio::time::timeout(CLOSE_WAIT, self.writer.closed()).await;
     }
 }

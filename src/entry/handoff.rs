@@ -7,14 +7,11 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
-use tokio_tungstenite::tungstenite::protocol::Role;
-use tokio_tungstenite::WebSocketStream;
 
 use crate::engine::request::{Method, RequestInfo};
 use crate::engine::server::EngineInner;
 use crate::engine::websocket;
 
-use super::prefixed::Prefixed;
 use super::websocket_accept;
 
 /// Duplicates `fd` so the connection outlives Node's handle, which the caller then destroys.
@@ -66,10 +63,6 @@ pub async fn serve_upgrade(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
     );
     stream.write_all(response.as_bytes()).await?;
-    let config = websocket::websocket_config(&engine);
-    let ws =
-        WebSocketStream::from_raw_socket(Prefixed::new(head, stream), Role::Server, Some(config))
-            .await;
-    websocket::serve(engine, ws, target, request).await;
+    websocket::serve(engine, stream, head, target, request).await;
     Ok(())
 }

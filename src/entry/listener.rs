@@ -10,9 +10,7 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
-use tokio_tungstenite::tungstenite::protocol::Role;
-use tokio_tungstenite::WebSocketStream;
+use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::request::{Method, RequestInfo};
@@ -121,15 +119,13 @@ fn upgrade(
     };
     let on_upgrade = hyper::upgrade::on(request);
     tokio::spawn(async move {
-        if let Ok(upgraded) = on_upgrade.await {
-            let config = websocket::websocket_config(&engine);
-            let ws = WebSocketStream::from_raw_socket(
-                TokioIo::new(upgraded),
-                Role::Server,
-                Some(config),
-            )
-            .await;
-            websocket::serve(engine, ws, target, info).await;
+        // Take the socket back from hyper: the websocket is written directly (see ws_writer).
+        let Ok(upgraded) = on_upgrade.await else {
+            return;
+        };
+        if let Ok(parts) = upgraded.downcast::<TokioIo<TcpStream>>() {
+            let stream = parts.io.into_inner();
+            websocket::serve(engine, stream, parts.read_buf, target, info).await;
         }
     });
     let mut response = Response::new(Full::new(Bytes::new()));

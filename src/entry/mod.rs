@@ -2,7 +2,6 @@
 
 pub mod handoff;
 pub mod listener;
-mod prefixed;
 
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 

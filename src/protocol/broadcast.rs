@@ -20,7 +20,7 @@ pub fn frames(
     nsp: &str,
     id: Option<u64>,
     data: &str,
-    attachments: Vec<Bytes>,
+    attachments: &[Bytes],
 ) -> Vec<Frame> {
     let mut frames = Vec::with_capacity(1 + attachments.len());
     frames.push(Frame::text(packet::encode(
@@ -30,12 +30,15 @@ pub fn frames(
         attachments.len(),
         data,
     )));
-    frames.extend(attachments.into_iter().map(Frame::Binary));
+    frames.extend(attachments.iter().map(|bytes| Frame::binary(bytes)));
     frames
 }
 
-/// Sends `frames` to every recipient in `namespace`; returns how many queued it.
+/// Queues `frames` for every recipient in `namespace`, then writes the websocket ones from one
+/// task on `runtime` (one wake-up per broadcast, not one per recipient). Returns how many
+/// recipients it reached.
 pub fn fan_out(
+    runtime: &tokio::runtime::Handle,
     namespace: &parking_lot::Mutex<Namespace>,
     target: &Target,
     frames: &[Frame],
@@ -43,8 +46,23 @@ pub fn fan_out(
 ) -> usize {
     // Collected first so that no queue is written (and no slow client closed) under the lock.
     let recipients = namespace.lock().recipients(&target.rooms, &target.except);
-    recipients
-        .iter()
-        .filter(|client| client.send(frames, volatile))
-        .count()
+    let mut to_flush = Vec::new();
+    let mut reached = 0;
+    for client in &recipients {
+        if client.session.is_closed() {
+            continue;
+        }
+        reached += 1;
+        if let Some(writer) = client.session.send_deferred(frames, volatile) {
+            to_flush.push(writer);
+        }
+    }
+    if !to_flush.is_empty() {
+        runtime.spawn(async move {
+            for writer in to_flush {
+                writer.flush();
+            }
+        });
+    }
+    reached
 }

@@ -47,7 +47,7 @@ impl Client {
     }
 
     pub fn send(&self, frames: &[Frame], volatile: bool) -> bool {
-        self.session.send(frames.iter().cloned(), volatile)
+        self.session.send(frames, volatile)
     }
 
     pub(super) fn has_sockets(&self) -> bool {

@@ -20,6 +20,8 @@ use super::Id;
 
 pub struct ProtocolInner {
     pub upstream: Arc<dyn Upstream>,
+    /// Where work started from the JS thread runs (broadcast flushes, timers).
+    runtime: tokio::runtime::Handle,
     connect_timeout: Duration,
     clients: RwLock<HashMap<u32, Arc<Client>>>,
     namespaces: RwLock<HashMap<String, Arc<Mutex<Namespace>>>>,
@@ -32,9 +34,14 @@ pub struct Outgoing {
 }
 
 impl ProtocolInner {
-    pub fn new(upstream: Arc<dyn Upstream>, connect_timeout: Duration) -> Arc<Self> {
+    pub fn new(
+        upstream: Arc<dyn Upstream>,
+        connect_timeout: Duration,
+        runtime: tokio::runtime::Handle,
+    ) -> Arc<Self> {
         Arc::new(Self {
             upstream,
+            runtime,
             connect_timeout,
             clients: RwLock::new(HashMap::new()),
             namespaces: RwLock::new(HashMap::new()),
@@ -109,7 +116,7 @@ impl ProtocolInner {
             return false;
         };
         let kind = event_kind(message.attachments.len());
-        let frames = broadcast::frames(kind, nsp, ack, &message.data, message.attachments);
+        let frames = broadcast::frames(kind, nsp, ack, &message.data, &message.attachments);
         client.send(&frames, volatile)
     }
 
@@ -118,7 +125,7 @@ impl ProtocolInner {
             return false;
         };
         let kind = ack_kind(message.attachments.len());
-        let frames = broadcast::frames(kind, nsp, Some(id), &message.data, message.attachments);
+        let frames = broadcast::frames(kind, nsp, Some(id), &message.data, &message.attachments);
         client.send(&frames, false)
     }
 
@@ -133,8 +140,8 @@ impl ProtocolInner {
             return 0;
         };
         let kind = event_kind(message.attachments.len());
-        let frames = broadcast::frames(kind, nsp, None, &message.data, message.attachments);
-        broadcast::fan_out(&namespace, target, &frames, volatile)
+        let frames = broadcast::frames(kind, nsp, None, &message.data, &message.attachments);
+        broadcast::fan_out(&self.runtime, &namespace, target, &frames, volatile)
     }
 
     pub fn join(&self, nsp: &str, sid: &str, rooms: Vec<String>) {

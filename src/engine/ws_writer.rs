@@ -1,0 +1,314 @@
+//! Writing to one websocket connection without a task hop: when nothing is queued, a frame is
+//! written at once with a non-blocking write from whichever thread sends it (the Node thread for
+//! an emit or an ack). Only what the socket cannot take now is queued; the connection's task
+//! writes it when the socket becomes writable. A broadcast queues its frame for every recipient
+//! first and flushes them all from one task.
+
+use std::collections::VecDeque;
+use std::io::{self, IoSlice};
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+
+use bytes::{Buf, Bytes};
+use parking_lot::Mutex;
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+
+use super::frame::Frame;
+use super::outbox::PushError;
+
+/// How many queued chunks one vectored write hands to the kernel.
+const MAX_IOVECS: usize = 64;
+
+struct State {
+    chunks: VecDeque<Bytes>,
+    bytes: usize,
+    /// Frames were queued for a flush that has not run yet (a broadcast in progress).
+    flush_owed: bool,
+    /// No more frames are accepted; the close frame is already queued.
+    closing: bool,
+    /// The socket failed; nothing more can be written.
+    broken: bool,
+}
+
+pub struct WsWriter {
+    stream: Arc<TcpStream>,
+    state: Mutex<State>,
+    wake: Notify,
+    limit: usize,
+}
+
+/// What `queue` left to do.
+pub enum Queued {
+    /// Written or handed to the connection's task: nothing for the caller to do.
+    Done,
+    /// Queued without writing: the caller must `flush` this writer (after its other recipients).
+    NeedsFlush,
+}
+
+impl WsWriter {
+    pub fn new(stream: Arc<TcpStream>, limit: usize) -> Self {
+        Self {
+            stream,
+            state: Mutex::new(State {
+                chunks: VecDeque::new(),
+                bytes: 0,
+                flush_owed: false,
+                closing: false,
+                broken: false,
+            }),
+            wake: Notify::new(),
+            limit,
+        }
+    }
+
+    /// Writes `frames` now if the socket takes them, queuing the rest.
+    pub fn send<'a>(
+        &self,
+        frames: impl IntoIterator<Item = &'a Frame>,
+        volatile: bool,
+    ) -> Result<(), PushError> {
+        let mut state = self.state.lock();
+        let idle = self.enqueue(&mut state, frames, volatile)?;
+        if idle {
+            self.write_now(&mut state);
+        }
+        Ok(())
+    }
+
+    /// Queues `frames` without writing; see `Queued`.
+    pub fn queue<'a>(
+        &self,
+        frames: impl IntoIterator<Item = &'a Frame>,
+        volatile: bool,
+    ) -> Result<Queued, PushError> {
+        let mut state = self.state.lock();
+        let idle = self.enqueue(&mut state, frames, volatile)?;
+        if idle {
+            state.flush_owed = true;
+            return Ok(Queued::NeedsFlush);
+        }
+        Ok(Queued::Done)
+    }
+
+    /// Writes what `queue` left behind.
+    pub fn flush(&self) {
+        let mut state = self.state.lock();
+        state.flush_owed = false;
+        self.write_now(&mut state);
+    }
+
+    /// Queues a control frame (a pong, a close reply) and writes it if it can.
+    pub fn send_control(&self, frame: Bytes) {
+        let mut state = self.state.lock();
+        if state.broken || state.closing {
+            return;
+        }
+        let idle = state.chunks.is_empty() && !state.flush_owed;
+        state.bytes += frame.len();
+        state.chunks.push_back(frame);
+        if idle {
+            self.write_now(&mut state);
+        }
+    }
+
+    /// Accepts nothing more; queues `close_frame` after what is already queued.
+    pub fn close(&self, close_frame: Bytes) {
+        let mut state = self.state.lock();
+        if state.closing || state.broken {
+            return;
+        }
+        state.closing = true;
+        let idle = state.chunks.is_empty() && !state.flush_owed;
+        state.chunks.push_back(close_frame);
+        if idle {
+            self.write_now(&mut state);
+        }
+    }
+
+    /// True when nothing waits to be written (`conn.transport.writable`).
+    pub fn is_idle(&self) -> bool {
+        let state = self.state.lock();
+        state.chunks.is_empty() && !state.broken && !state.closing
+    }
+
+    /// Returns true when the queue was idle, i.e. the caller should write (or flush) now.
+    fn enqueue<'a>(
+        &self,
+        state: &mut State,
+        frames: impl IntoIterator<Item = &'a Frame>,
+        volatile: bool,
+    ) -> Result<bool, PushError> {
+        if state.broken || state.closing {
+            return Err(PushError::Closed);
+        }
+        let idle = state.chunks.is_empty() && !state.flush_owed;
+        if volatile && !idle {
+            return Err(PushError::Dropped);
+        }
+        let had_backlog = state.bytes > 0;
+        for frame in frames {
+            state.bytes += frame.wire().len();
+            state.chunks.push_back(frame.wire().clone());
+        }
+        // The limit bounds a backlog: one message larger than the limit may still go to a
+        // client that keeps up.
+        if had_backlog && state.bytes > self.limit {
+            return Err(PushError::Overflow);
+        }
+        Ok(idle)
+    }
+
+    /// Writes as much as the socket takes without blocking; wakes the task for the rest.
+    fn write_now(&self, state: &mut State) {
+        while !state.chunks.is_empty() {
+            let slices: Vec<IoSlice<'_>> = state
+                .chunks
+                .iter()
+                .take(MAX_IOVECS)
+                .map(|chunk| IoSlice::new(chunk))
+                .collect();
+            match self.stream.try_write_vectored(&slices) {
+                Ok(written) => advance(state, written),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.wake.notify_one();
+                    return;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    state.broken = true;
+                    state.chunks.clear();
+                    state.bytes = 0;
+                    self.wake.notify_one();
+                    return;
+                }
+            }
+        }
+        if state.closing {
+            shutdown_write(&self.stream);
+        }
+    }
+
+    /// The connection task's part: waits for the socket to drain whatever `write_now` could not
+    /// write. Returns when the socket failed or the close frame went out.
+    pub async fn run(&self) {
+        loop {
+            self.wake.notified().await;
+            loop {
+                {
+                    let mut state = self.state.lock();
+                    if state.broken {
+                        return;
+                    }
+                    if state.flush_owed {
+                        break;
+                    }
+                    self.write_now(&mut state);
+                    if state.broken || (state.closing && state.chunks.is_empty()) {
+                        return;
+                    }
+                    if state.chunks.is_empty() {
+                        break;
+                    }
+                }
+                if self.stream.writable().await.is_err() {
+                    self.state.lock().broken = true;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Waits until the close frame (and all before it) is written, or the socket failed.
+    pub async fn closed(&self) {
+        loop {
+            {
+                let mut state = self.state.lock();
+                if state.broken || (state.closing && state.chunks.is_empty()) {
+                    return;
+                }
+                self.write_now(&mut state);
+                if state.broken || (state.closing && state.chunks.is_empty()) {
+                    return;
+                }
+            }
+            if self.stream.writable().await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+fn advance(state: &mut State, mut written: usize) {
+    state.bytes -= written;
+    while written > 0 {
+        let Some(front) = state.chunks.front_mut() else {
+            return;
+        };
+        if written >= front.len() {
+            written -= front.len();
+            state.chunks.pop_front();
+        } else {
+            front.advance(written);
+            written = 0;
+        }
+    }
+}
+
+/// Half-closes the connection once our close frame is out, as the websocket closing handshake
+/// wants; the descriptor itself is closed when the last handle drops.
+fn shutdown_write(stream: &TcpStream) {
+    // SAFETY: the descriptor is owned by `stream`, alive for this call; shutdown has no memory
+    // effects.
+    unsafe {
+        libc::shutdown(stream.as_raw_fd(), libc::SHUT_WR);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    async fn pair() -> (Arc<TcpStream>, TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = TcpStream::connect(addr).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        (Arc::new(server), client)
+    }
+
+    #[tokio::test]
+    async fn writes_frames_in_order_directly_and_through_flush() {
+        let (server, mut client) = pair().await;
+        server.writable().await.unwrap();
+        let writer = WsWriter::new(server, 1 << 20);
+        writer.send([&Frame::text("4a".into())], false).unwrap();
+        assert!(matches!(
+            writer.queue([&Frame::text("4b".into())], false),
+            Ok(Queued::NeedsFlush)
+        ));
+        writer.send([&Frame::text("4c".into())], false).unwrap();
+        writer.flush();
+        let mut got = vec![0u8; 12];
+        client.read_exact(&mut got).await.unwrap();
+        assert_eq!(got, b"\x81\x024a\x81\x024b\x81\x024c");
+    }
+
+    #[tokio::test]
+    async fn a_reader_that_stops_makes_a_backlog_that_overflows() {
+        let (server, _client) = pair().await;
+        server.writable().await.unwrap();
+        let writer = WsWriter::new(server, 256 * 1024);
+        let big = Frame::text("4".repeat(64 * 1024));
+        let mut result = Ok(());
+        for _ in 0..10_000 {
+            result = writer.send([&big], false);
+            if result.is_err() {
+                break;
+            }
+        }
+        assert_eq!(result, Err(PushError::Overflow));
+        assert_eq!(writer.send([&big], true), Err(PushError::Dropped));
+    }
+}
