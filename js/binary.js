@@ -69,13 +69,14 @@ function reconstruct(value, attachments) {
 }
 
 /**
- * @param {string} data JSON array text
- * @param {Buffer[] | undefined} attachments
+ * Puts binary attachments back where their placeholders are; throws on a placeholder that
+ * points past them (socket.io's "illegal attachments").
+ * @param {unknown[]} args
+ * @param {Buffer[]} attachments
  * @returns {unknown[]}
  */
-function decodeArgs(data, attachments) {
-  const args = JSON.parse(data);
-  return attachments ? reconstruct(args, attachments) : args;
+function attachBinary(args, attachments) {
+  return reconstruct(args, attachments);
 }
 
-module.exports = { encodeArgs, decodeArgs, hasBinary };
+module.exports = { encodeArgs, attachBinary, hasBinary };

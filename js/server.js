@@ -4,7 +4,7 @@ const { EventEmitter } = require('events');
 const { NativeServer } = require('./native/native.js');
 const { Namespace } = require('./namespace');
 const { Client, requestFromHandshake } = require('./client');
-const { decodeArgs } = require('./binary');
+const { attachBinary } = require('./binary');
 const { resolveOptions, nativeOptions } = require('./options');
 const { attachToHttpServer } = require('./attach');
 const { EggLayer } = require('./egg/layer');
@@ -228,13 +228,14 @@ class Server extends EventEmitter {
     }
   }
 
-  /** Drains the events Rust queued; one call handles the whole batch. */
+  /** Drains the events Rust queued: one crossing and one JSON.parse for the whole batch. */
   _drain() {
-    const events = this._native.takeEvents();
+    const batch = this._native.takeEvents();
+    const events = JSON.parse(batch.events);
     let firstError;
     for (const event of events) {
       try {
-        this._dispatch(event);
+        this._dispatch(event, batch.attachments);
       } catch (err) {
         // A throwing listener must not cost other clients their events; rethrow it afterwards,
         // as an uncaught exception, like socket.io would.
@@ -248,47 +249,55 @@ class Server extends EventEmitter {
     }
   }
 
-  _dispatch(event) {
-    const client = this._clients.get(event.conn);
-    switch (event.kind) {
+  /**
+   * One event of a batch; its layout is documented in src/binding/events.rs.
+   * @param {any[]} event
+   * @param {Buffer[] | undefined} attachments the batch's binary attachments
+   */
+  _dispatch(event, attachments) {
+    const conn = event[1];
+    const client = this._clients.get(conn);
+    switch (event[0]) {
       case EVENT.CONNECT:
-        return this._onconnect(client || this._newClient(event.conn), event);
+        return this._onconnect(client || this._newClient(conn), event[2], event[3], event[4]);
       case EVENT.EVENT: {
-        const socket = client && client.sockets.get(event.nsp);
-        const args = socket && this._decode(client, event);
-        if (args) socket._onevent(args, event.id === undefined || event.id === null ? undefined : event.id);
+        const socket = client && client.sockets.get(event[2]);
+        const args = socket && this._args(client, event, attachments);
+        if (args) socket._onevent(args, event[3] >= 0 ? event[3] : undefined);
         return;
       }
       case EVENT.ACK: {
-        const socket = client && client.sockets.get(event.nsp);
-        const args = socket && this._decode(client, event);
-        if (args) socket._onack(event.id, args);
+        const socket = client && client.sockets.get(event[2]);
+        const args = socket && this._args(client, event, attachments);
+        if (args) socket._onack(event[3], args);
         return;
       }
       case EVENT.DISCONNECT: {
-        const socket = client && client.sockets.get(event.nsp);
+        const socket = client && client.sockets.get(event[2]);
         if (socket) socket._onclose('client namespace disconnect');
         return;
       }
       case EVENT.CLOSE:
         if (client) {
-          this._clients.delete(event.conn);
-          client._onclose(event.text);
+          this._clients.delete(conn);
+          client._onclose(event[2]);
         }
         return;
       case EVENT.UPGRADE:
         if (client) client.conn.emit('upgrade', client.conn.transport);
         return;
       case EVENT.ERROR:
-        if (client) client._onerror(new Error(event.text));
+        if (client) client._onerror(new Error(event[2]));
         return;
     }
   }
 
   /** The arguments of an event or ack; bad attachments are treated like a malformed packet. */
-  _decode(client, event) {
+  _args(client, event, attachments) {
+    const args = event[4];
+    if (event.length < 7) return args;
     try {
-      return decodeArgs(event.data, event.attachments);
+      return attachBinary(args, attachments.slice(event[5], event[5] + event[6]));
     } catch (err) {
       client._onerror(err);
       this._native.closeConnection(client.id);
@@ -302,21 +311,13 @@ class Server extends EventEmitter {
     return client;
   }
 
-  _onconnect(client, event) {
-    let auth = {};
-    if (event.data) {
-      try {
-        auth = JSON.parse(event.data);
-      } catch {
-        auth = {};
-      }
-    }
-    this._namespaceFor(event.nsp, auth, (nsp) => {
+  _onconnect(client, name, sid, auth) {
+    this._namespaceFor(name, auth || {}, (nsp) => {
       if (!nsp) {
-        this._native.reject(client.id, event.nsp, JSON.stringify({ message: 'Invalid namespace' }));
+        this._native.reject(client.id, name, JSON.stringify({ message: 'Invalid namespace' }));
         return;
       }
-      nsp._add(client, event.text, auth);
+      nsp._add(client, sid, auth || {});
     });
   }
 

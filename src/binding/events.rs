@@ -1,6 +1,22 @@
-//! Events towards JS, batched: Rust appends to a queue and wakes JS only when the queue was
-//! empty, so one threadsafe call drains everything that piled up meanwhile.
+//! Events towards JS, batched: Rust appends each event to one JSON text and wakes JS only when
+//! the batch was empty, so one threadsafe call and one `JSON.parse` deliver everything that piled
+//! up meanwhile. Payloads were validated as JSON by the protocol layer, so they are spliced into
+//! the batch as they came: the parse that reads the batch also reads every event's arguments.
+//!
+//! Each event is an array whose first element is its kind:
+//! - `[0, conn, nsp, sid, auth | null]` connect
+//! - `[1, conn, nsp, ackId | -1, args, firstAttachment?, attachmentCount?]` event
+//! - `[2, conn, nsp, ackId, args, firstAttachment?, attachmentCount?]` ack
+//! - `[3, conn, nsp]` the client left a namespace
+//! - `[4, conn, reason]` the connection closed
+//! - `[5, conn]` the connection upgraded to websocket
+//! - `[6, conn, message]` the client sent something that is not socket.io
+//!
+//! Binary attachments travel beside the text, indexed by position.
 
+use std::fmt::Write as _;
+
+use bytes::Bytes;
 use napi::bindgen_prelude::Buffer;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
@@ -11,21 +27,50 @@ use crate::protocol::event::{ProtocolEvent, Upstream};
 
 pub type Wake = ThreadsafeFunction<(), (), (), Status, false, true>;
 
+#[derive(Default)]
+struct Batch {
+    /// The events as JSON arrays separated by commas, without the enclosing brackets.
+    text: String,
+    attachments: Vec<Bytes>,
+}
+
 pub struct EventQueue {
-    events: Mutex<Vec<ProtocolEvent>>,
+    batch: Mutex<Batch>,
     wake: Mutex<Option<Wake>>,
+}
+
+/// What `takeEvents` hands to JS.
+#[napi(object)]
+pub struct NativeBatch {
+    /// A JSON array of events (see the module documentation).
+    pub events: String,
+    pub attachments: Option<Vec<Buffer>>,
 }
 
 impl EventQueue {
     pub fn new(wake: Wake) -> Self {
         Self {
-            events: Mutex::new(Vec::new()),
+            batch: Mutex::new(Batch::default()),
             wake: Mutex::new(Some(wake)),
         }
     }
 
-    pub fn take(&self) -> Vec<ProtocolEvent> {
-        std::mem::take(&mut *self.events.lock())
+    pub fn take(&self) -> NativeBatch {
+        let batch = std::mem::take(&mut *self.batch.lock());
+        let mut events = String::with_capacity(batch.text.len() + 2);
+        events.push('[');
+        events.push_str(&batch.text);
+        events.push(']');
+        NativeBatch {
+            events,
+            attachments: (!batch.attachments.is_empty()).then(|| {
+                batch
+                    .attachments
+                    .into_iter()
+                    .map(|b| Buffer::from(b.to_vec()))
+                    .collect()
+            }),
+        }
     }
 
     /// Stops waking JS; dropping the threadsafe function lets Node exit.
@@ -37,9 +82,13 @@ impl EventQueue {
 impl Upstream for EventQueue {
     fn push(&self, event: ProtocolEvent) {
         let was_empty = {
-            let mut events = self.events.lock();
-            events.push(event);
-            events.len() == 1
+            let mut batch = self.batch.lock();
+            let was_empty = batch.text.is_empty();
+            if !was_empty {
+                batch.text.push(',');
+            }
+            append(&mut batch, event);
+            was_empty
         };
         if was_empty {
             if let Some(wake) = self.wake.lock().as_ref() {
@@ -49,101 +98,180 @@ impl Upstream for EventQueue {
     }
 }
 
-/// Event kinds, as the JS side switches on them.
-pub const CONNECT: u32 = 0;
-pub const EVENT: u32 = 1;
-pub const ACK: u32 = 2;
-pub const DISCONNECT: u32 = 3;
-pub const CLOSE: u32 = 4;
-pub const UPGRADE: u32 = 5;
-pub const ERROR: u32 = 6;
-
-/// One event as JS receives it; fields not used by a kind are left undefined.
-#[napi(object)]
-pub struct NativeEvent {
-    pub kind: u32,
-    pub conn: u32,
-    pub nsp: Option<String>,
-    /// Socket id (connect), close reason (close) or error message (error).
-    pub text: Option<String>,
-    /// Ack id of an event or ack.
-    pub id: Option<i64>,
-    /// JSON text: the auth payload (connect) or the arguments array (event, ack).
-    pub data: Option<String>,
-    pub attachments: Option<Vec<Buffer>>,
-}
-
-fn buffers(attachments: Vec<bytes::Bytes>) -> Option<Vec<Buffer>> {
-    (!attachments.is_empty()).then(|| {
-        attachments
-            .into_iter()
-            .map(|b| Buffer::from(b.to_vec()))
-            .collect()
-    })
-}
-
-impl From<ProtocolEvent> for NativeEvent {
-    fn from(event: ProtocolEvent) -> Self {
-        let empty = |kind, conn| NativeEvent {
-            kind,
+fn append(batch: &mut Batch, event: ProtocolEvent) {
+    let out = &mut batch.text;
+    match event {
+        ProtocolEvent::Connect {
             conn,
-            nsp: None,
-            text: None,
-            id: None,
-            data: None,
-            attachments: None,
-        };
-        match event {
+            nsp,
+            sid,
+            auth,
+        } => {
+            let _ = write!(out, "[0,{conn},");
+            push_json_string(out, &nsp);
+            out.push(',');
+            push_json_string(out, &sid);
+            out.push(',');
+            out.push_str(auth.as_deref().unwrap_or("null"));
+            out.push(']');
+        }
+        ProtocolEvent::Event {
+            conn,
+            nsp,
+            ack,
+            data,
+            attachments,
+        } => {
+            let ack = ack.map_or(-1, |id| id as i64);
+            push_message(batch, 1, conn, &nsp, ack, &data, attachments);
+        }
+        ProtocolEvent::Ack {
+            conn,
+            nsp,
+            id,
+            data,
+            attachments,
+        } => push_message(batch, 2, conn, &nsp, id as i64, &data, attachments),
+        ProtocolEvent::Disconnect { conn, nsp } => {
+            let _ = write!(out, "[3,{conn},");
+            push_json_string(out, &nsp);
+            out.push(']');
+        }
+        ProtocolEvent::Close { conn, reason } => {
+            let _ = write!(out, "[4,{conn},");
+            push_json_string(out, reason);
+            out.push(']');
+        }
+        ProtocolEvent::Upgrade { conn } => {
+            let _ = write!(out, "[5,{conn}]");
+        }
+        ProtocolEvent::Error { conn, message } => {
+            let _ = write!(out, "[6,{conn},");
+            push_json_string(out, &message);
+            out.push(']');
+        }
+    }
+}
+
+fn push_message(
+    batch: &mut Batch,
+    kind: u8,
+    conn: u32,
+    nsp: &str,
+    ack: i64,
+    data: &str,
+    attachments: Vec<Bytes>,
+) {
+    let out = &mut batch.text;
+    let _ = write!(out, "[{kind},{conn},");
+    push_json_string(out, nsp);
+    let _ = write!(out, ",{ack},");
+    out.push_str(data);
+    if !attachments.is_empty() {
+        let _ = write!(out, ",{},{}", batch.attachments.len(), attachments.len());
+        batch.attachments.extend(attachments);
+    }
+    out.push(']');
+}
+
+/// Namespace names and socket ids are almost always plain; escape only when needed.
+fn push_json_string(out: &mut String, value: &str) {
+    if value
+        .bytes()
+        .all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x7f)
+    {
+        out.push('"');
+        out.push_str(value);
+        out.push('"');
+    } else {
+        out.push_str(&serde_json::to_string(value).unwrap_or_else(|_| "\"\"".into()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encode(events: Vec<ProtocolEvent>) -> (serde_json::Value, usize) {
+        let mut batch = Batch::default();
+        for (i, event) in events.into_iter().enumerate() {
+            if i > 0 {
+                batch.text.push(',');
+            }
+            append(&mut batch, event);
+        }
+        let json = serde_json::from_str(&format!("[{}]", batch.text)).unwrap();
+        (json, batch.attachments.len())
+    }
+
+    #[test]
+    fn a_batch_is_one_json_array_with_the_payloads_inline() {
+        let (json, attachments) = encode(vec![
             ProtocolEvent::Connect {
-                conn,
-                nsp,
-                sid,
-                auth,
-            } => NativeEvent {
-                nsp: Some(nsp),
-                text: Some(sid.to_string()),
-                data: auth,
-                ..empty(CONNECT, conn)
+                conn: 1,
+                nsp: "/a\"b".into(),
+                sid: "sid1".into(),
+                auth: Some("{\"token\":1}".into()),
             },
             ProtocolEvent::Event {
-                conn,
-                nsp,
-                ack,
-                data,
-                attachments,
-            } => NativeEvent {
-                nsp: Some(nsp),
-                id: ack.map(|id| id as i64),
-                data: Some(data),
-                attachments: buffers(attachments),
-                ..empty(EVENT, conn)
+                conn: 1,
+                nsp: "/".into(),
+                ack: Some(7),
+                data: "[\"ev\",{\"x\":[1,2]}]".into(),
+                attachments: vec![Bytes::from_static(b"a"), Bytes::from_static(b"b")],
             },
             ProtocolEvent::Ack {
-                conn,
-                nsp,
-                id,
-                data,
-                attachments,
-            } => NativeEvent {
-                nsp: Some(nsp),
-                id: Some(id as i64),
-                data: Some(data),
-                attachments: buffers(attachments),
-                ..empty(ACK, conn)
+                conn: 2,
+                nsp: "/".into(),
+                id: 3,
+                data: "[null]".into(),
+                attachments: vec![Bytes::from_static(b"c")],
             },
-            ProtocolEvent::Disconnect { conn, nsp } => NativeEvent {
-                nsp: Some(nsp),
-                ..empty(DISCONNECT, conn)
+            ProtocolEvent::Close {
+                conn: 1,
+                reason: "transport close",
             },
-            ProtocolEvent::Close { conn, reason } => NativeEvent {
-                text: Some(reason.to_owned()),
-                ..empty(CLOSE, conn)
+        ]);
+        assert_eq!(
+            json,
+            serde_json::json!([
+                [0, 1, "/a\"b", "sid1", {"token": 1}],
+                [1, 1, "/", 7, ["ev", {"x": [1, 2]}], 0, 2],
+                [2, 2, "/", 3, [null], 2, 1],
+                [4, 1, "transport close"],
+            ])
+        );
+        assert_eq!(attachments, 3);
+    }
+
+    #[test]
+    fn events_without_ack_or_auth() {
+        let (json, _) = encode(vec![
+            ProtocolEvent::Connect {
+                conn: 5,
+                nsp: "/".into(),
+                sid: "s".into(),
+                auth: None,
             },
-            ProtocolEvent::Upgrade { conn } => empty(UPGRADE, conn),
-            ProtocolEvent::Error { conn, message } => NativeEvent {
-                text: Some(message),
-                ..empty(ERROR, conn)
+            ProtocolEvent::Event {
+                conn: 5,
+                nsp: "/".into(),
+                ack: None,
+                data: "[1]".into(),
+                attachments: vec![],
             },
-        }
+            ProtocolEvent::Error {
+                conn: 5,
+                message: "invalid payload".into(),
+            },
+        ]);
+        assert_eq!(
+            json,
+            serde_json::json!([
+                [0, 5, "/", "s", null],
+                [1, 5, "/", -1, [1]],
+                [6, 5, "invalid payload"]
+            ])
+        );
     }
 }

@@ -16,7 +16,7 @@ use crate::entry::{handoff, listener};
 use crate::protocol::broadcast::Target;
 use crate::protocol::server::{Outgoing, ProtocolInner};
 
-use super::events::{EventQueue, NativeEvent};
+use super::events::{EventQueue, NativeBatch};
 use super::id_generator::IdRequests;
 use super::options::NativeOptions;
 
@@ -151,9 +151,10 @@ impl NativeServer {
         Ok(bound.into())
     }
 
+    /// Everything that happened since the last call, as one batch.
     #[napi]
-    pub fn take_events(&self) -> Vec<NativeEvent> {
-        self.events.take().into_iter().map(Into::into).collect()
+    pub fn take_events(&self) -> NativeBatch {
+        self.events.take()
     }
 
     /// Answers a polling (or error) request that Node's HTTP server received under our path.

@@ -7,11 +7,10 @@
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
 use std::os::fd::AsRawFd;
-use std::sync::Arc;
 
 use bytes::{Buf, Bytes};
 use parking_lot::Mutex;
-use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::Notify;
 
 use super::frame::Frame;
@@ -32,7 +31,7 @@ struct State {
 }
 
 pub struct WsWriter {
-    stream: Arc<TcpStream>,
+    stream: OwnedWriteHalf,
     state: Mutex<State>,
     wake: Notify,
     limit: usize,
@@ -47,7 +46,7 @@ pub enum Queued {
 }
 
 impl WsWriter {
-    pub fn new(stream: Arc<TcpStream>, limit: usize) -> Self {
+    pub fn new(stream: OwnedWriteHalf, limit: usize) -> Self {
         Self {
             stream,
             state: Mutex::new(State {
@@ -256,8 +255,9 @@ fn advance(state: &mut State, mut written: usize) {
 }
 
 /// Half-closes the connection once our close frame is out, as the websocket closing handshake
-/// wants; the descriptor itself is closed when the last handle drops.
-fn shutdown_write(stream: &TcpStream) {
+/// wants; the descriptor itself is closed when both halves drop.
+fn shutdown_write(stream: &OwnedWriteHalf) {
+    let stream: &tokio::net::TcpStream = stream.as_ref();
     // SAFETY: the descriptor is owned by `stream`, alive for this call; shutdown has no memory
     // effects.
     unsafe {
@@ -269,13 +269,15 @@ fn shutdown_write(stream: &TcpStream) {
 mod tests {
     use super::*;
     use tokio::io::AsyncReadExt;
+    use tokio::net::TcpStream;
 
-    async fn pair() -> (Arc<TcpStream>, TcpStream) {
+    async fn pair() -> (OwnedWriteHalf, TcpStream) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let client = TcpStream::connect(addr).await.unwrap();
         let (server, _) = listener.accept().await.unwrap();
-        (Arc::new(server), client)
+        let (_read, write) = server.into_split();
+        (write, client)
     }
 
     #[tokio::test]
