@@ -6,19 +6,23 @@
  * @param {import('../socket').Socket} socket
  * @param {unknown[]} [packet] `[event, ...args]` for packet middleware and routes
  */
+class DefaultContext {
+  constructor(socket, packet) {
+    this.socket = socket;
+    this.app = socket.server;
+    this.io = socket.server;
+    this.nsp = socket.nsp;
+    this.packet = packet;
+    this.args = packet ? packet.slice(1) : undefined;
+  }
+
+  get request() {
+    return this.socket.request;
+  }
+}
+
 function defaultContext(socket, packet) {
-  const io = socket.server;
-  return {
-    socket,
-    app: io,
-    io,
-    nsp: socket.nsp,
-    packet,
-    args: packet ? packet.slice(1) : undefined,
-    get request() {
-      return socket.request;
-    },
-  };
+  return new DefaultContext(socket, packet);
 }
 
 function createContext(socket, packet) {

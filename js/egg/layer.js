@@ -121,9 +121,15 @@ class EggLayer {
 
   /** Packet middleware, then the listeners and the route of the event. */
   dispatch(socket, args) {
-    const ctx = createContext(socket, args);
     const event = args[0];
     const handler = this.routes.get(event);
+    if (this.packet.length === 0) {
+      // No packet middleware: no chain to compose, and no promise unless the handler makes one.
+      socket._emitLocal(args);
+      if (handler) this._call(handler, createContext(socket, args), event);
+      return;
+    }
+    const ctx = createContext(socket, args);
     this._run(
       () =>
         this._composedPacket(ctx, async () => {
@@ -132,6 +138,15 @@ class EggLayer {
         }),
       event,
     );
+  }
+
+  _call(handler, ctx, event) {
+    try {
+      const result = handler.call(ctx, ctx);
+      if (result && typeof result.then === 'function') result.then(undefined, (err) => this._log(err, event));
+    } catch (err) {
+      this._log(err, event);
+    }
   }
 
   _run(fn, event) {
