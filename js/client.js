@@ -18,9 +18,15 @@ class Client {
     /** @type {Map<string, import('./socket').Socket>} */
     this.sockets = new Map();
     this.closed = false;
-    this.conn = new Connection(this);
+    this._conn = undefined;
     this._raw = undefined;
     this._request = undefined;
+  }
+
+  /** `socket.conn`, made when first asked for. */
+  get conn() {
+    if (!this._conn) this._conn = new Connection(this);
+    return this._conn;
   }
 
   _rawHandshake() {

@@ -284,7 +284,8 @@ class Server extends EventEmitter {
         }
         return;
       case EVENT.UPGRADE:
-        if (client) client.conn.emit('upgrade', client.conn.transport);
+        // Nobody listens for the upgrade on a connection object nobody has asked for.
+        if (client && client._conn) client._conn.emit('upgrade', client._conn.transport);
         return;
       case EVENT.ERROR:
         if (client) client._onerror(new Error(event[2]));

@@ -7,6 +7,9 @@ const { BroadcastOperator } = require('./broadcast-operator');
 
 const emitReserved = EventEmitter.prototype.emit;
 
+/** Shared by every socket with no pending flag; a flag setter replaces it with its own object. */
+const NO_FLAGS = Object.freeze({});
+
 /**
  * A client's connection to one namespace. A plain, extensible object: integrations assign
  * their own fields onto it. Rust holds the wire state; this holds listeners and acks.
@@ -27,8 +30,9 @@ class Socket extends EventEmitter {
     this.data = {};
     this.connected = false;
     this.recovered = false;
-    this.acks = new Map();
-    this.flags = {};
+    /** @type {Map<number, Function> | undefined} created by the first emit that expects an ack */
+    this._acks = undefined;
+    this.flags = NO_FLAGS;
     this._auth = auth;
     this._handshake = undefined;
     /** Set when a middleware refused the socket by disconnecting it before it was admitted. */
@@ -36,10 +40,10 @@ class Socket extends EventEmitter {
     /**
      * Rooms joined by middleware before the socket is admitted: Rust only knows the socket from
      * `accept` on, so they are joined then (egg-style connection middleware joins rooms early).
-     * `null` once admitted.
-     * @type {Set<string> | null}
+     * `undefined` until a room is joined, `null` once admitted.
+     * @type {Set<string> | null | undefined}
      */
-    this._pendingRooms = new Set();
+    this._pendingRooms = undefined;
   }
 
   get conn() {
@@ -63,15 +67,20 @@ class Socket extends EventEmitter {
     return !this.connected;
   }
 
+  get acks() {
+    if (!this._acks) this._acks = new Map();
+    return this._acks;
+  }
+
   get rooms() {
-    if (this._pendingRooms) return new Set(this._pendingRooms);
+    if (this._pendingRooms !== null) return new Set(this._pendingRooms);
     return new Set(this.server._native.socketRooms(this.nsp.name, this.id));
   }
 
   emit(event, ...args) {
     assertNotReserved(event);
     const flags = this.flags;
-    this.flags = {};
+    this.flags = NO_FLAGS;
     let ackId = -1;
     if (typeof args[args.length - 1] === 'function') {
       ackId = this.nsp._ids++;
@@ -99,7 +108,12 @@ class Socket extends EventEmitter {
 
   /** The next emit's ack gets `(err, ...args)`, err once `ms` passed without an answer. */
   timeout(ms) {
-    this.flags.timeout = ms;
+    return this._flag('timeout', ms);
+  }
+
+  _flag(name, value) {
+    if (this.flags === NO_FLAGS) this.flags = {};
+    this.flags[name] = value;
     return this;
   }
 
@@ -129,7 +143,7 @@ class Socket extends EventEmitter {
 
   _operator() {
     const flags = this.flags;
-    this.flags = {};
+    this.flags = NO_FLAGS;
     return new BroadcastOperator(this.nsp, new Set(), new Set([this.id]), flags);
   }
 
@@ -150,23 +164,21 @@ class Socket extends EventEmitter {
   }
 
   get volatile() {
-    this.flags.volatile = true;
-    return this;
+    return this._flag('volatile', true);
   }
 
   get local() {
-    this.flags.local = true;
-    return this;
+    return this._flag('local', true);
   }
 
   compress(compress) {
-    this.flags.compress = compress;
-    return this;
+    return this._flag('compress', compress);
   }
 
   /** @param {string | string[]} rooms */
   join(rooms) {
-    if (this._pendingRooms) {
+    if (this._pendingRooms !== null) {
+      if (!this._pendingRooms) this._pendingRooms = new Set();
       for (const room of [].concat(rooms)) this._pendingRooms.add(String(room));
       return;
     }
@@ -175,8 +187,8 @@ class Socket extends EventEmitter {
 
   /** @param {string} room */
   leave(room) {
-    if (this._pendingRooms) {
-      this._pendingRooms.delete(String(room));
+    if (this._pendingRooms !== null) {
+      if (this._pendingRooms) this._pendingRooms.delete(String(room));
       return;
     }
     this.server._native.leave(this.nsp.name, this.id, String(room));
@@ -223,9 +235,9 @@ class Socket extends EventEmitter {
   }
 
   _onack(id, args) {
-    const ack = this.acks.get(id);
+    const ack = this._acks && this._acks.get(id);
     if (typeof ack !== 'function') return;
-    this.acks.delete(id);
+    this._acks.delete(id);
     ack.apply(this, args);
   }
 
@@ -233,7 +245,7 @@ class Socket extends EventEmitter {
     this.connected = true;
     const pending = this._pendingRooms;
     this._pendingRooms = null;
-    if (pending.size) this.server._native.join(this.nsp.name, this.id, [...pending]);
+    if (pending && pending.size) this.server._native.join(this.nsp.name, this.id, [...pending]);
   }
 
   /**

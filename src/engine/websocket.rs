@@ -73,10 +73,14 @@ pub async fn serve(
     let _ = stream.set_nodelay(true);
     let (read_half, write_half) = stream.into_split();
     let writer = Arc::new(WsWriter::new(write_half, engine.config.max_buffered_bytes));
+    // Copied and released at once: `prefix` may share hyper's whole read buffer, which would
+    // otherwise stay allocated for the connection's lifetime.
+    let buf = BytesMut::from(&prefix[..]);
+    drop(prefix);
     let mut conn = Connection {
         stream: read_half,
         reader: MessageReader::new(engine.config.max_payload),
-        buf: BytesMut::from(&prefix[..]),
+        buf,
         writer,
     };
     let session = match target {

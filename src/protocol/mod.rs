@@ -2,6 +2,7 @@
 
 pub mod broadcast;
 pub mod client;
+pub mod connect_timeout;
 pub mod event;
 pub mod namespace;
 pub mod packet;

@@ -13,6 +13,7 @@ use crate::engine::session::{CloseReason, Session, SessionHandler};
 
 use super::broadcast::{self, Target};
 use super::client::{control_frame, Client};
+use super::connect_timeout::ConnectTimeout;
 use super::event::Upstream;
 use super::namespace::Namespace;
 use super::packet::{ack_kind, event_kind, PacketKind};
@@ -22,7 +23,7 @@ pub struct ProtocolInner {
     pub upstream: Arc<dyn Upstream>,
     /// Where work started from the JS thread runs (broadcast flushes, timers).
     runtime: tokio::runtime::Handle,
-    connect_timeout: Duration,
+    connect_timeout: ConnectTimeout,
     clients: RwLock<HashMap<u32, Arc<Client>>>,
     namespaces: RwLock<HashMap<String, Arc<Mutex<Namespace>>>>,
 }
@@ -41,8 +42,8 @@ impl ProtocolInner {
     ) -> Arc<Self> {
         Arc::new(Self {
             upstream,
+            connect_timeout: ConnectTimeout::start(connect_timeout, &runtime),
             runtime,
-            connect_timeout,
             clients: RwLock::new(HashMap::new()),
             namespaces: RwLock::new(HashMap::new()),
         })
@@ -207,16 +208,7 @@ impl ConnectionHandler for Arc<ProtocolInner> {
     fn on_open(&self, session: &Arc<Session>) -> Arc<dyn SessionHandler> {
         let client = Arc::new(Client::new(session.clone(), self));
         self.clients.write().insert(session.key, client.clone());
-        let weak = Arc::downgrade(&client);
-        let timeout = self.connect_timeout;
-        tokio::spawn(async move {
-            tokio::time::sleep(timeout).await;
-            if let Some(client) = weak.upgrade() {
-                if !client.has_sockets() {
-                    client.session.close(CloseReason::ForcedClose);
-                }
-            }
-        });
+        self.connect_timeout.watch(&client);
         client
     }
 }
