@@ -54,6 +54,20 @@ impl Rooms {
 
     /// Socket ids in any of `rooms` (every socket when `rooms` is empty) and in none of `except`.
     pub fn recipients<'a>(&'a self, rooms: &[String], except: &[String]) -> Vec<&'a Id> {
+        // The common cases need no de-duplication: everyone, or the members of one room.
+        if except.is_empty() {
+            match rooms {
+                [] => return self.joined.keys().collect(),
+                [room] => {
+                    return self
+                        .members
+                        .get(room.as_str())
+                        .map(|members| members.iter().collect())
+                        .unwrap_or_default()
+                }
+                _ => {}
+            }
+        }
         let excluded: HashSet<&Id> = except
             .iter()
             .filter_map(|room| self.members.get(room.as_str()))

@@ -94,6 +94,8 @@ pub struct Session {
     poll_active: AtomicBool,
     /// Set when the server closed the session: pending writers send what is queued, then close.
     closed_by_server: AtomicBool,
+    /// Set once by `close` (a plain flag: it is read per recipient of every broadcast).
+    closed: AtomicBool,
     cancel: CancellationToken,
     pong: tokio::sync::Notify,
     handler: Mutex<Option<Arc<dyn SessionHandler>>>,
@@ -120,6 +122,7 @@ impl Session {
             upgrading: AtomicBool::new(false),
             poll_active: AtomicBool::new(false),
             closed_by_server: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
             cancel: CancellationToken::new(),
             pong: tokio::sync::Notify::new(),
             handler: Mutex::new(None),
@@ -143,7 +146,7 @@ impl Session {
     }
 
     pub fn is_closed(&self) -> bool {
-        self.cancel.is_cancelled()
+        self.closed.load(Ordering::Acquire)
     }
 
     pub fn closed_by_server(&self) -> bool {
@@ -277,11 +280,13 @@ impl Session {
     }
 
     pub fn close(&self, reason: CloseReason) {
-        if self.cancel.is_cancelled() {
-            return;
-        }
+        // Stored first, so a pending poll that sees the session closed also sees who closed it.
         if reason.tells_client() {
             self.closed_by_server.store(true, Ordering::Release);
+        }
+        // The swap makes concurrent closes (a ping timeout and a client's close) count once.
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
         }
         self.cancel.cancel();
         self.outbox.close();

@@ -7,6 +7,8 @@
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
 use std::os::fd::AsRawFd;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use bytes::{Buf, Bytes};
 use parking_lot::Mutex;
@@ -161,13 +163,13 @@ impl WsWriter {
     /// Writes as much as the socket takes without blocking; wakes the task for the rest.
     fn write_now(&self, state: &mut State) {
         while !state.chunks.is_empty() {
-            let slices: Vec<IoSlice<'_>> = state
-                .chunks
-                .iter()
-                .take(MAX_IOVECS)
-                .map(|chunk| IoSlice::new(chunk))
-                .collect();
-            match self.stream.try_write_vectored(&slices) {
+            let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+            let count = state.chunks.len().min(MAX_IOVECS);
+            for (slice, chunk) in slices.iter_mut().zip(state.chunks.iter()) {
+                *slice = IoSlice::new(chunk);
+            }
+            let result = self.stream.try_write_vectored(&slices[..count]);
+            match result {
                 Ok(written) => advance(state, written),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.wake.notify_one();
@@ -234,6 +236,34 @@ impl WsWriter {
             if self.stream.writable().await.is_err() {
                 return;
             }
+        }
+    }
+}
+
+/// Writers with frames queued by broadcasts, flushed together by one task: broadcasts issued
+/// before that task runs share its writes, so a busy socket gets several frames per syscall.
+#[derive(Default)]
+pub struct FlushQueue {
+    writers: Mutex<Vec<Arc<WsWriter>>>,
+    scheduled: std::sync::atomic::AtomicBool,
+}
+
+impl FlushQueue {
+    pub fn add(
+        self: &Arc<Self>,
+        runtime: &tokio::runtime::Handle,
+        writers: impl IntoIterator<Item = Arc<WsWriter>>,
+    ) {
+        self.writers.lock().extend(writers);
+        if !self.scheduled.swap(true, Ordering::AcqRel) {
+            let queue = self.clone();
+            runtime.spawn(async move {
+                queue.scheduled.store(false, Ordering::Release);
+                let writers = std::mem::take(&mut *queue.writers.lock());
+                for writer in writers {
+                    writer.flush();
+                }
+            });
         }
     }
 }

@@ -2,7 +2,10 @@
 
 use bytes::Bytes;
 
+use std::sync::Arc;
+
 use crate::engine::frame::Frame;
+use crate::engine::ws_writer::FlushQueue;
 
 use super::namespace::Namespace;
 use super::packet::{self, PacketKind};
@@ -34,11 +37,12 @@ pub fn frames(
     frames
 }
 
-/// Queues `frames` for every recipient in `namespace`, then writes the websocket ones from one
-/// task on `runtime` (one wake-up per broadcast, not one per recipient). Returns how many
+/// Queues `frames` for every recipient in `namespace`; the websocket ones are written by the
+/// server's flush task (see `FlushQueue`), not one wake-up per recipient. Returns how many
 /// recipients it reached.
 pub fn fan_out(
     runtime: &tokio::runtime::Handle,
+    flush: &Arc<FlushQueue>,
     namespace: &parking_lot::Mutex<Namespace>,
     target: &Target,
     frames: &[Frame],
@@ -58,11 +62,7 @@ pub fn fan_out(
         }
     }
     if !to_flush.is_empty() {
-        runtime.spawn(async move {
-            for writer in to_flush {
-                writer.flush();
-            }
-        });
+        flush.add(runtime, to_flush);
     }
     reached
 }

@@ -10,6 +10,7 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::engine::server::ConnectionHandler;
 use crate::engine::session::{CloseReason, Session, SessionHandler};
+use crate::engine::ws_writer::FlushQueue;
 
 use super::broadcast::{self, Target};
 use super::client::{control_frame, Client};
@@ -23,6 +24,7 @@ pub struct ProtocolInner {
     pub upstream: Arc<dyn Upstream>,
     /// Where work started from the JS thread runs (broadcast flushes, timers).
     runtime: tokio::runtime::Handle,
+    flush: Arc<FlushQueue>,
     connect_timeout: ConnectTimeout,
     clients: RwLock<HashMap<u32, Arc<Client>>>,
     namespaces: RwLock<HashMap<String, Arc<Mutex<Namespace>>>>,
@@ -44,6 +46,7 @@ impl ProtocolInner {
             upstream,
             connect_timeout: ConnectTimeout::start(connect_timeout, &runtime),
             runtime,
+            flush: Arc::default(),
             clients: RwLock::new(HashMap::new()),
             namespaces: RwLock::new(HashMap::new()),
         })
@@ -142,7 +145,14 @@ impl ProtocolInner {
         };
         let kind = event_kind(message.attachments.len());
         let frames = broadcast::frames(kind, nsp, None, &message.data, &message.attachments);
-        broadcast::fan_out(&self.runtime, &namespace, target, &frames, volatile)
+        broadcast::fan_out(
+            &self.runtime,
+            &self.flush,
+            &namespace,
+            target,
+            &frames,
+            volatile,
+        )
     }
 
     pub fn join(&self, nsp: &str, sid: &str, rooms: Vec<String>) {
