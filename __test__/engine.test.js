@@ -3,28 +3,10 @@
 // engine.io v4 on the wire: real HTTP requests and real websockets against our server, with
 // the exact values engine.io 6 (socket.io 4.8) produces.
 
-const { Server } = require('..');
 const { once, until, sleep } = require('./helpers');
-const { SEP, request, pollingHandshake, Polling, Ws, wsConnected, stalledWebsocket, clientTextFrame } = require('./raw');
+const { SEP, request, pollingHandshake, Polling, Ws, wsConnected, stalledWebsocket, clientTextFrame, rawTestScope } = require('./raw');
 
-const servers = [];
-const sockets = [];
-
-function start(opts) {
-  const io = new Server(0, opts);
-  servers.push(io);
-  return { io, port: io.port };
-}
-
-function track(ws) {
-  sockets.push(ws);
-  return ws;
-}
-
-afterEach(() => {
-  for (const ws of sockets.splice(0)) ws.close();
-  for (const io of servers.splice(0)) io.close();
-});
+const { start, track } = rawTestScope();
 
 const OPEN_KEYS = ['sid', 'upgrades', 'pingInterval', 'pingTimeout', 'maxPayload'];
 const CUSTOM = { pingInterval: 12345, pingTimeout: 6789, maxHttpBufferSize: 4321 };

@@ -3,28 +3,10 @@
 // socket.io v5 on the wire: packets written and read by hand over real websockets and HTTP
 // long-polling, with the exact text and bytes socket.io 4.8 produces.
 
-const { Server } = require('..');
 const { once, until, sleep } = require('./helpers');
-const { SEP, Polling, Ws, wsConnected } = require('./raw');
+const { SEP, Polling, Ws, wsConnected, rawTestScope } = require('./raw');
 
-const servers = [];
-const sockets = [];
-
-function start(opts) {
-  const io = new Server(0, opts);
-  servers.push(io);
-  return { io, port: io.port };
-}
-
-function track(ws) {
-  sockets.push(ws);
-  return ws;
-}
-
-afterEach(() => {
-  for (const ws of sockets.splice(0)) ws.close();
-  for (const io of servers.splice(0)) io.close();
-});
+const { start, track } = rawTestScope();
 
 const PLACEHOLDER = (num) => ({ _placeholder: true, num });
 

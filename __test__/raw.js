@@ -233,4 +233,29 @@ function clientTextFrame(text) {
   return Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, masked]);
 }
 
-module.exports = { SEP, request, pollingHandshake, Polling, Ws, wsConnected, stalledWebsocket, clientTextFrame };
+/**
+ * Servers and raw websockets that the calling test file starts, closed after each test.
+ * @returns {{ start(opts?: object): { io: any, port: number }, track(ws: any): any }}
+ */
+function rawTestScope() {
+  const { Server } = require('..');
+  const servers = [];
+  const sockets = [];
+  afterEach(() => {
+    for (const ws of sockets.splice(0)) ws.close();
+    for (const io of servers.splice(0)) io.close();
+  });
+  return {
+    start(opts) {
+      const io = new Server(0, opts);
+      servers.push(io);
+      return { io, port: io.port };
+    },
+    track(ws) {
+      sockets.push(ws);
+      return ws;
+    },
+  };
+}
+
+module.exports = { SEP, request, pollingHandshake, Polling, Ws, wsConnected, stalledWebsocket, clientTextFrame, rawTestScope };

@@ -56,10 +56,6 @@ impl Outbox {
         }
     }
 
-    pub fn push(&self, frame: Frame, volatile: bool) -> Result<(), PushError> {
-        self.push_all(&[frame], volatile)
-    }
-
     /// Sends frames that must stay together (a packet and its binary attachments).
     pub fn push_all(&self, frames: &[Frame], volatile: bool) -> Result<(), PushError> {
         let mut state = self.state.lock();
@@ -163,10 +159,6 @@ impl Outbox {
         self.state.lock().closed = true;
         self.ready.notify_one();
     }
-
-    pub fn is_closed(&self) -> bool {
-        self.state.lock().closed
-    }
 }
 
 #[cfg(test)]
@@ -175,6 +167,12 @@ mod tests {
 
     fn text(s: &str) -> Frame {
         Frame::text(s.to_owned())
+    }
+
+    impl Outbox {
+        fn push(&self, frame: Frame, volatile: bool) -> Result<(), PushError> {
+            self.push_all(&[frame], volatile)
+        }
     }
 
     #[test]

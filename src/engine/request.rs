@@ -8,7 +8,6 @@ use percent_encoding::percent_decode_str;
 pub enum Method {
     Get,
     Post,
-    Options,
     Other,
 }
 
@@ -17,7 +16,6 @@ impl Method {
         match method {
             "GET" => Self::Get,
             "POST" => Self::Post,
-            "OPTIONS" => Self::Options,
             _ => Self::Other,
         }
     }
