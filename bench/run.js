@@ -416,7 +416,9 @@ async function main() {
 
   fs.mkdirSync(RESULTS, { recursive: true });
   const stamp = meta.started.replace(/[:.]/g, '-');
-  const outFile = path.join(RESULTS, `${stamp}${QUICK ? '-quick' : ''}.jsonl`);
+  // A focused run (--only, a subset of servers) is a look, not a record: named so git ignores it.
+  const partial = !QUICK && (Boolean(only) || servers.length !== Object.keys(SERVERS).length);
+  const outFile = path.join(RESULTS, `${stamp}${QUICK ? '-quick' : partial ? '-partial' : ''}.jsonl`);
   const out = fs.createWriteStream(outFile);
   out.write(`${JSON.stringify(meta)}\n`);
 
