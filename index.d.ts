@@ -215,20 +215,8 @@ export declare class Server extends EventEmitter {
   /** egg-style route on the main namespace (`io.of('/').route(...)`). */
   route(event: string, handler: RouteHandler): this;
 
-  to(room: Room | Room[]): BroadcastOperator;
-  in(room: Room | Room[]): BroadcastOperator;
-  except(room: Room | Room[]): BroadcastOperator;
-  /** Broadcasts to every socket of the main namespace. */
+  /** Broadcasts to every socket of the main namespace (no ack callbacks). */
   emit(event: string, ...args: any[]): boolean;
-  send(...args: any[]): boolean;
-  write(...args: any[]): boolean;
-  readonly volatile: BroadcastOperator;
-  readonly local: BroadcastOperator;
-  compress(compress: boolean): BroadcastOperator;
-  allSockets(): Promise<Set<string>>;
-  socketsJoin(room: Room | Room[]): void;
-  socketsLeave(room: Room | Room[]): void;
-  disconnectSockets(close?: boolean): void;
 
   on(event: 'connection' | 'connect', listener: (socket: Socket) => void): this;
   on(event: 'new_namespace', listener: (namespace: Namespace) => void): this;
@@ -256,11 +244,21 @@ export declare class Namespace extends EventEmitter {
    * `disconnect`, `disconnecting` and `error` are called for the socket's own lifecycle. */
   route(event: string, handler: RouteHandler): this;
 
+  /** Broadcasts to every socket of the namespace (no ack callbacks). */
+  emit(event: string, ...args: any[]): boolean;
+
+  on(event: 'connection' | 'connect', listener: (socket: Socket) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+/**
+ * What a server (for its main namespace) and a namespace offer for broadcasting: each call starts
+ * a new `BroadcastOperator` over every socket of the namespace.
+ */
+export interface BroadcastMethods {
   to(room: Room | Room[]): BroadcastOperator;
   in(room: Room | Room[]): BroadcastOperator;
   except(room: Room | Room[]): BroadcastOperator;
-  /** Broadcasts to every socket of the namespace (no ack callbacks). */
-  emit(event: string, ...args: any[]): boolean;
   send(...args: any[]): boolean;
   write(...args: any[]): boolean;
   readonly volatile: BroadcastOperator;
@@ -270,10 +268,10 @@ export declare class Namespace extends EventEmitter {
   socketsJoin(room: Room | Room[]): void;
   socketsLeave(room: Room | Room[]): void;
   disconnectSockets(close?: boolean): void;
-
-  on(event: 'connection' | 'connect', listener: (socket: Socket) => void): this;
-  on(event: string | symbol, listener: (...args: any[]) => void): this;
 }
+
+export interface Server extends BroadcastMethods {}
+export interface Namespace extends BroadcastMethods {}
 
 export interface BroadcastFlags {
   volatile?: boolean;
