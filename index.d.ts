@@ -399,6 +399,23 @@ export declare class Socket extends EventEmitter {
   emitWithAck(event: string, ...args: any[]): Promise<any>;
   /** The next emit's ack gets `(err, ...args)`: an Error once `ms` passed without an answer. */
   timeout(ms: number): this;
+
+  /**
+   * Packet middleware: runs for each event from the client with `[event, ...args]` (the ack
+   * function last, if any); an error passed to `next` becomes the socket's `error` event.
+   */
+  use(fn: (packet: any[], next: (err?: Error) => void) => void): this;
+  /** Called with `(event, ...args)` for every event from the client, before the middleware. */
+  onAny(listener: (event: string, ...args: any[]) => void): this;
+  prependAny(listener: (event: string, ...args: any[]) => void): this;
+  /** Removes one listener, or all of them without an argument. */
+  offAny(listener?: (event: string, ...args: any[]) => void): this;
+  listenersAny(): Array<(event: string, ...args: any[]) => void>;
+  /** Called with `(event, ...args)` for every event sent to this client, broadcasts included. */
+  onAnyOutgoing(listener: (event: string, ...args: any[]) => void): this;
+  prependAnyOutgoing(listener: (event: string, ...args: any[]) => void): this;
+  offAnyOutgoing(listener?: (event: string, ...args: any[]) => void): this;
+  listenersAnyOutgoing(): Array<(event: string, ...args: any[]) => void>;
   send(...args: any[]): boolean;
   write(...args: any[]): boolean;
 

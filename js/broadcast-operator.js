@@ -54,13 +54,17 @@ class BroadcastOperator {
     if (typeof args[args.length - 1] === 'function') {
       throw new Error('Callbacks are not supported when broadcasting');
     }
-    const { data, attachments } = encodeArgs([event, ...args]);
+    const packet = [event, ...args];
+    const { data, attachments } = encodeArgs(packet);
     // The parent of dynamic namespaces (`io.of(regex | fn)`) has no sockets of its own: like
     // socket.io's ParentNamespace, it broadcasts to every child namespace.
-    const names = this.nsp._children ? [...this.nsp._children].map((child) => child.name) : [this.nsp.name];
-    for (const name of names) {
-      this.nsp.server._native.broadcast(
-        name,
+    const nsps = this.nsp._children ? [...this.nsp._children] : [this.nsp];
+    for (const nsp of nsps) {
+      for (const socket of nsp._outgoingWatchers) {
+        if (this._reaches(socket)) socket._notifyOutgoing(packet);
+      }
+      nsp.server._native.broadcast(
+        nsp.name,
         [...this.rooms],
         [...this.exceptRooms],
         data,
@@ -69,6 +73,15 @@ class BroadcastOperator {
       );
     }
     return true;
+  }
+
+  /** Whether this broadcast goes to `socket` (for its `onAnyOutgoing` listeners). */
+  _reaches(socket) {
+    const rooms = socket.rooms;
+    for (const room of this.exceptRooms) if (rooms.has(room)) return false;
+    if (!this.rooms.size) return true;
+    for (const room of this.rooms) if (rooms.has(room)) return true;
+    return false;
   }
 
   /** The local sockets this operator targets. */

@@ -73,11 +73,9 @@ class Client {
     this.server._native.closeConnection(this.id);
   }
 
-  /** Bad input from the client: each socket hears `error` if it listens, as in socket.io. */
+  /** Bad input from the client: each of its sockets hears `error`, as in socket.io. */
   _onerror(err) {
-    for (const socket of this.sockets.values()) {
-      if (socket.listenerCount('error') > 0) socket._emitLocal(['error', err]);
-    }
+    for (const socket of this.sockets.values()) socket._onerror(err);
   }
 
   _onclose(reason) {

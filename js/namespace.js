@@ -22,6 +22,8 @@ class Namespace extends EventEmitter {
     this.adapter = new Adapter(this);
     this._fns = [];
     this._ids = 0;
+    /** Sockets with `onAnyOutgoing` listeners, which broadcasts must notify. Usually empty. */
+    this._outgoingWatchers = new Set();
     this._egg = new EggLayer(this);
   }
 
@@ -114,6 +116,7 @@ class Namespace extends EventEmitter {
 
   _remove(socket) {
     this.sockets.delete(socket.id);
+    this._outgoingWatchers.delete(socket);
   }
 
   _dispatchEvent(socket, args) {

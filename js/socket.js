@@ -86,9 +86,71 @@ class Socket extends EventEmitter {
       ackId = this.nsp._ids++;
       this._registerAck(ackId, args.pop(), flags.timeout);
     }
-    const { data, attachments } = encodeArgs([event, ...args]);
+    const packet = [event, ...args];
+    this._notifyOutgoing(packet);
+    const { data, attachments } = encodeArgs(packet);
     this.server._native.emit(this.client.id, this.nsp.name, ackId, data, attachments, Boolean(flags.volatile));
     return true;
+  }
+
+  /**
+   * Packet middleware `([event, ...args], next) => …`, run for each event from the client; an
+   * error passed to `next` becomes the socket's `error` event and the event is dropped.
+   */
+  use(fn) {
+    if (!this._fns) this._fns = [];
+    this._fns.push(fn);
+    return this;
+  }
+
+  /** Called with `(event, ...args)` for every event from the client, before the middleware. */
+  onAny(listener) {
+    this._anyListeners = addListener(this._anyListeners, listener, false);
+    return this;
+  }
+
+  prependAny(listener) {
+    this._anyListeners = addListener(this._anyListeners, listener, true);
+    return this;
+  }
+
+  offAny(listener) {
+    this._anyListeners = removeListener(this._anyListeners, listener);
+    return this;
+  }
+
+  listenersAny() {
+    return this._anyListeners || [];
+  }
+
+  /** Called with `(event, ...args)` for every event sent to this client (not for acks). */
+  onAnyOutgoing(listener) {
+    this._anyOutgoingListeners = addListener(this._anyOutgoingListeners, listener, false);
+    this.nsp._outgoingWatchers.add(this);
+    return this;
+  }
+
+  prependAnyOutgoing(listener) {
+    this._anyOutgoingListeners = addListener(this._anyOutgoingListeners, listener, true);
+    this.nsp._outgoingWatchers.add(this);
+    return this;
+  }
+
+  offAnyOutgoing(listener) {
+    this._anyOutgoingListeners = removeListener(this._anyOutgoingListeners, listener);
+    if (!this._anyOutgoingListeners.length) this.nsp._outgoingWatchers.delete(this);
+    return this;
+  }
+
+  listenersAnyOutgoing() {
+    return this._anyOutgoingListeners || [];
+  }
+
+  /** @param {unknown[]} packet `[event, ...args]` */
+  _notifyOutgoing(packet) {
+    const listeners = this._anyOutgoingListeners;
+    if (!listeners || !listeners.length) return;
+    for (const listener of listeners.slice()) listener.apply(this, packet);
   }
 
   /**
@@ -217,7 +279,28 @@ class Socket extends EventEmitter {
   /** A client event; `ackId` is set when the client expects an answer. */
   _onevent(args, ackId) {
     if (ackId !== undefined) args.push(this._ackCallback(ackId));
-    this.nsp._dispatchEvent(this, args);
+    if (this._anyListeners && this._anyListeners.length) {
+      for (const listener of this._anyListeners.slice()) listener.apply(this, args);
+    }
+    if (!this._fns || !this._fns.length) {
+      this.nsp._dispatchEvent(this, args);
+      return;
+    }
+    runPacketMiddleware(this._fns.slice(), args, (err) => {
+      // As socket.io: the outcome is applied on the next tick.
+      process.nextTick(() => {
+        if (err) this._onerror(err);
+        else if (this.connected) this.nsp._dispatchEvent(this, args);
+      });
+    });
+  }
+
+  /**
+   * An error to report on this socket (a rejected packet, bad input): its `error` listeners hear
+   * it. Unlike socket.io, a socket with no `error` listener does not crash the process.
+   */
+  _onerror(err) {
+    if (this.listenerCount('error') > 0) emitReserved.call(this, 'error', err);
   }
 
   _emitLocal(args) {
@@ -263,6 +346,29 @@ class Socket extends EventEmitter {
     this.connected = false;
     emitReserved.call(this, 'disconnect', reason);
   }
+}
+
+function addListener(listeners, listener, first) {
+  const next = listeners ? listeners.slice() : [];
+  if (first) next.unshift(listener);
+  else next.push(listener);
+  return next;
+}
+
+/** Without a listener, removes them all (as socket.io's offAny). */
+function removeListener(listeners, listener) {
+  if (!listeners || !listener) return [];
+  const i = listeners.indexOf(listener);
+  return i < 0 ? listeners : listeners.filter((_, j) => j !== i);
+}
+
+/** Runs `([event, ...args], next)` middleware in order; the first error stops the chain. */
+function runPacketMiddleware(fns, packet, done) {
+  const step = (i) => {
+    if (i === fns.length) return done();
+    fns[i](packet, (err) => (err ? done(err) : step(i + 1)));
+  };
+  step(0);
 }
 
 module.exports = { Socket };

@@ -196,6 +196,12 @@ own.on('connection', (socket) => {
   socket.emitWithAck('question', 1).then((answer: unknown) => answer);
   socket.timeout(1000).emit('slow', (err: Error | null, reply?: string) => console.log(err, reply));
   socket.timeout(500).emitWithAck('slow').catch((err: Error) => err.message);
+  socket.use(([event, ...args], next) => (event === "forbidden" ? next(new Error("no")) : next()));
+  const anyListener = (event: string, ...args: any[]) => [event, args.length];
+  socket.onAny(anyListener).prependAny(anyListener).offAny(anyListener).offAny();
+  socket.onAnyOutgoing(anyListener).prependAnyOutgoing(anyListener).offAnyOutgoing();
+  const anyCount: number = socket.listenersAny().length + socket.listenersAnyOutgoing().length;
+  void anyCount;
   socket.write('message');
   socket.volatile.emit('v');
   socket.local.emit('l');
