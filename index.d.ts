@@ -268,6 +268,8 @@ export interface BroadcastMethods {
   socketsJoin(room: Room | Room[]): void;
   socketsLeave(room: Room | Room[]): void;
   disconnectSockets(close?: boolean): void;
+  /** A broadcast whose acks are awaited `ms` milliseconds. */
+  timeout(ms: number): BroadcastOperator;
 }
 
 export interface Server extends BroadcastMethods {}
@@ -299,8 +301,15 @@ export declare class BroadcastOperator {
   compress(compress: boolean): BroadcastOperator;
   readonly volatile: BroadcastOperator;
   readonly local: BroadcastOperator;
-  /** Sends to every targeted socket; throws if the last argument is a function (no acks). */
+  /**
+   * Sends to every selected socket. With a callback last, it gets `(err, responses)` once every
+   * recipient acked, or an error when `timeout(ms)` passed (socket.io 4.5+).
+   */
   emit(event: string, ...args: any[]): boolean;
+  /** Acks of the next emit are awaited `ms` milliseconds. */
+  timeout(ms: number): BroadcastOperator;
+  /** `emit` with an ack, as a Promise of every recipient's response. */
+  emitWithAck(event: string, ...args: any[]): Promise<any[]>;
   allSockets(): Promise<Set<string>>;
   socketsJoin(room: Room | Room[]): void;
   socketsLeave(room: Room | Room[]): void;

@@ -49,11 +49,18 @@ class BroadcastOperator {
     return new BroadcastOperator(this.nsp, this.rooms, this.exceptRooms, { ...this.flags, local: true });
   }
 
+  /** Acks of the next emit are awaited `ms` milliseconds, then reported with an error. */
+  timeout(ms) {
+    return new BroadcastOperator(this.nsp, this.rooms, this.exceptRooms, { ...this.flags, timeout: ms });
+  }
+
+  /**
+   * Sends to every selected socket, encoded once. With a callback last, it is called with
+   * `(err, responses)` once every recipient acked, or with an error when `timeout(ms)` passed.
+   */
   emit(event, ...args) {
     assertNotReserved(event);
-    if (typeof args[args.length - 1] === 'function') {
-      throw new Error('Callbacks are not supported when broadcasting');
-    }
+    const ack = typeof args[args.length - 1] === 'function' ? args.pop() : undefined;
     const packet = [event, ...args];
     const { data, attachments } = encodeArgs(packet);
     // The parent of dynamic namespaces (`io.of(regex | fn)`) has no sockets of its own: like
@@ -63,6 +70,12 @@ class BroadcastOperator {
       for (const socket of nsp._outgoingWatchers) {
         if (this._reaches(socket)) socket._notifyOutgoing(packet);
       }
+    }
+    if (ack) {
+      this._emitWithAck(nsps, data, attachments, ack);
+      return true;
+    }
+    for (const nsp of nsps) {
       nsp.server._native.broadcast(
         nsp.name,
         [...this.rooms],
@@ -73,6 +86,50 @@ class BroadcastOperator {
       );
     }
     return true;
+  }
+
+  /** Like `emit` with an ack, as a Promise of the responses (rejected on timeout). */
+  emitWithAck(event, ...args) {
+    return new Promise((resolve, reject) => {
+      this.emit(event, ...args, (err, responses) => (err ? reject(err) : resolve(responses)));
+    });
+  }
+
+  /** As socket.io: one ack id per namespace, shared by its recipients; each answer is collected. */
+  _emitWithAck(nsps, data, attachments, ack) {
+    const responses = [];
+    let expected = 0;
+    let counted = false;
+    let done = false;
+    const finish = (err) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      ack.call(this, err, responses);
+    };
+    // Without timeout(ms) the delay is undefined, i.e. immediate, exactly as in socket.io.
+    const timer = setTimeout(() => finish(new Error('operation has timed out')), this.flags.timeout);
+    const check = () => {
+      if (counted && responses.length === expected) finish(null);
+    };
+    const target = { rooms: [...this.rooms], except: [...this.exceptRooms] };
+    for (const nsp of nsps) {
+      const id = nsp._ids++;
+      for (const sid of nsp.server._native.broadcastWithAck(nsp.name, target, data, attachments, id)) {
+        const socket = nsp.sockets.get(sid);
+        if (!socket) continue;
+        expected++;
+        socket.acks.set(id, (response) => {
+          responses.push(response);
+          check();
+        });
+      }
+    }
+    // socket.io learns the number of servers asynchronously before it can complete.
+    Promise.resolve().then(() => {
+      counted = true;
+      check();
+    });
   }
 
   /** Whether this broadcast goes to `socket` (for its `onAnyOutgoing` listeners). */

@@ -67,6 +67,10 @@ class Namespace extends EventEmitter {
     return new BroadcastOperator(this).volatile;
   }
 
+  timeout(ms) {
+    return new BroadcastOperator(this).timeout(ms);
+  }
+
   get local() {
     return new BroadcastOperator(this).local;
   }

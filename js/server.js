@@ -179,6 +179,10 @@ class Server extends EventEmitter {
     return this.sockets.volatile;
   }
 
+  timeout(ms) {
+    return this.sockets.timeout(ms);
+  }
+
   get local() {
     return this.sockets.local;
   }

@@ -202,6 +202,8 @@ own.on('connection', (socket) => {
   socket.onAnyOutgoing(anyListener).prependAnyOutgoing(anyListener).offAnyOutgoing();
   const anyCount: number = socket.listenersAny().length + socket.listenersAnyOutgoing().length;
   void anyCount;
+  socket.server.timeout(1000).emit('question', 1, (err: Error | null, responses: any[]) => [err, responses]);
+  socket.nsp.to('room').timeout(1000).emitWithAck('question').then((responses: any[]) => responses.length);
   socket.write('message');
   socket.volatile.emit('v');
   socket.local.emit('l');

@@ -42,6 +42,13 @@ pub struct NativeRequest {
     pub secure: bool,
 }
 
+/// Which sockets a broadcast selects.
+#[napi(object)]
+pub struct NativeTarget {
+    pub rooms: Vec<String>,
+    pub except: Vec<String>,
+}
+
 #[napi(object)]
 pub struct NativeResponse {
     pub status: u32,
@@ -264,8 +271,43 @@ impl NativeServer {
         volatile: bool,
     ) -> u32 {
         let target = Target { rooms, except };
-        self.protocol
-            .broadcast(&nsp, &target, outgoing(data, attachments), volatile) as u32
+        let mut count = 0;
+        self.protocol.broadcast(
+            &nsp,
+            &target,
+            outgoing(data, attachments),
+            volatile,
+            None,
+            |_| count += 1,
+        );
+        count
+    }
+
+    /// A broadcast whose recipients all get ack id `ack`; returns their socket ids so JS can wait
+    /// for each answer.
+    #[napi]
+    pub fn broadcast_with_ack(
+        &self,
+        nsp: String,
+        target: NativeTarget,
+        data: String,
+        attachments: Option<Vec<Buffer>>,
+        ack: u32,
+    ) -> Vec<String> {
+        let target = Target {
+            rooms: target.rooms,
+            except: target.except,
+        };
+        let mut sids = Vec::new();
+        self.protocol.broadcast(
+            &nsp,
+            &target,
+            outgoing(data, attachments),
+            false,
+            Some(ack.into()),
+            |sid| sids.push(sid.to_string()),
+        );
+        sids
     }
 
     #[napi]

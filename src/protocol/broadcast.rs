@@ -9,6 +9,7 @@ use crate::engine::ws_writer::FlushQueue;
 
 use super::namespace::Namespace;
 use super::packet::{self, PacketKind};
+use super::Id;
 
 /// Who a broadcast goes to: sockets in any of `rooms` (all when empty), minus those in `except`.
 #[derive(Debug, Default, Clone)]
@@ -38,8 +39,8 @@ pub fn frames(
 }
 
 /// Queues `frames` for every recipient in `namespace`; the websocket ones are written by the
-/// server's flush task (see `FlushQueue`), not one wake-up per recipient. Returns how many
-/// recipients it reached.
+/// server's flush task (see `FlushQueue`), not one wake-up per recipient. `reached` is told the
+/// id of every socket the broadcast went to.
 pub fn fan_out(
     runtime: &tokio::runtime::Handle,
     flush: &Arc<FlushQueue>,
@@ -47,16 +48,16 @@ pub fn fan_out(
     target: &Target,
     frames: &[Frame],
     volatile: bool,
-) -> usize {
+    mut reached: impl FnMut(&Id),
+) {
     // Collected first so that no queue is written (and no slow client closed) under the lock.
     let recipients = namespace.lock().recipients(&target.rooms, &target.except);
     let mut to_flush = Vec::new();
-    let mut reached = 0;
-    for client in &recipients {
+    for (sid, client) in &recipients {
         if client.session.is_closed() {
             continue;
         }
-        reached += 1;
+        reached(sid);
         if let Some(writer) = client.session.send_deferred(frames, volatile) {
             to_flush.push(writer);
         }
@@ -64,5 +65,4 @@ pub fn fan_out(
     if !to_flush.is_empty() {
         flush.add(runtime, to_flush);
     }
-    reached
 }

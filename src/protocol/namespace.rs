@@ -30,12 +30,12 @@ impl Namespace {
         self.sockets.contains_key(sid)
     }
 
-    /// The clients of the sockets a broadcast reaches.
-    pub fn recipients(&self, rooms: &[String], except: &[String]) -> Vec<Arc<Client>> {
+    /// The sockets a broadcast reaches, with their clients.
+    pub fn recipients(&self, rooms: &[String], except: &[String]) -> Vec<(Id, Arc<Client>)> {
         self.rooms
             .recipients(rooms, except)
             .into_iter()
-            .filter_map(|sid| self.sockets.get(sid).cloned())
+            .filter_map(|sid| Some((sid.clone(), self.sockets.get(sid)?.clone())))
             .collect()
     }
 

@@ -133,18 +133,22 @@ impl ProtocolInner {
         client.send(&frames, false)
     }
 
+    /// Sends one event to every socket `target` selects, encoded once. With `ack`, every
+    /// recipient gets the same ack id (each socket has its own ack table, as in socket.io).
     pub fn broadcast(
         &self,
         nsp: &str,
         target: &Target,
         message: Outgoing,
         volatile: bool,
-    ) -> usize {
+        ack: Option<u64>,
+        reached: impl FnMut(&Id),
+    ) {
         let Some(namespace) = self.namespace(nsp) else {
-            return 0;
+            return;
         };
         let kind = event_kind(message.attachments.len());
-        let frames = broadcast::frames(kind, nsp, None, &message.data, &message.attachments);
+        let frames = broadcast::frames(kind, nsp, ack, &message.data, &message.attachments);
         broadcast::fan_out(
             &self.runtime,
             &self.flush,
@@ -152,7 +156,8 @@ impl ProtocolInner {
             target,
             &frames,
             volatile,
-        )
+            reached,
+        );
     }
 
     pub fn join(&self, nsp: &str, sid: &str, rooms: Vec<String>) {
