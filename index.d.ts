@@ -270,6 +270,13 @@ export interface BroadcastMethods {
   disconnectSockets(close?: boolean): void;
   /** A broadcast whose acks are awaited `ms` milliseconds. */
   timeout(ms: number): BroadcastOperator;
+  fetchSockets(): Promise<Socket[]>;
+  /**
+   * Emits to the other servers of the cluster; an ack callback last gets `(err, responses)` (no
+   * responses while this server is alone).
+   */
+  serverSideEmit(event: string, ...args: any[]): boolean;
+  serverSideEmitWithAck(event: string, ...args: any[]): Promise<any[]>;
 }
 
 export interface Server extends BroadcastMethods {}
@@ -310,6 +317,8 @@ export declare class BroadcastOperator {
   timeout(ms: number): BroadcastOperator;
   /** `emit` with an ack, as a Promise of every recipient's response. */
   emitWithAck(event: string, ...args: any[]): Promise<any[]>;
+  /** The selected sockets (on this server, the `Socket` objects themselves). */
+  fetchSockets(): Promise<Socket[]>;
   allSockets(): Promise<Set<string>>;
   socketsJoin(room: Room | Room[]): void;
   socketsLeave(room: Room | Room[]): void;

@@ -28,6 +28,20 @@ class Adapter {
     return sids;
   }
 
+  /** How many servers share these namespaces: this one alone, until a cluster adapter is used. */
+  serverCount() {
+    return Promise.resolve(1);
+  }
+
+  /**
+   * Sends `packet` (`[event, ...args]`, an ack callback last) to the other servers. With none, an
+   * ack is answered at once with no responses, as a cluster adapter does when this node is alone.
+   */
+  serverSideEmit(packet) {
+    const ack = typeof packet[packet.length - 1] === 'function' ? packet[packet.length - 1] : undefined;
+    if (ack) process.nextTick(() => ack(null, []));
+  }
+
   socketRooms(id) {
     const rooms = this.nsp.server._native.socketRooms(this.nsp.name, id);
     return rooms.length ? new Set(rooms) : undefined;

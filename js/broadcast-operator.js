@@ -158,6 +158,11 @@ class BroadcastOperator {
     return result;
   }
 
+  /** The selected sockets (this server's are the `Socket` objects themselves, as in socket.io). */
+  async fetchSockets() {
+    return this._sockets();
+  }
+
   async allSockets() {
     return new Set(this._sockets().map((socket) => socket.id));
   }

@@ -5,6 +5,7 @@ const { Socket } = require('./socket');
 const { Adapter } = require('./adapter');
 const { BroadcastOperator } = require('./broadcast-operator');
 const { EggLayer } = require('./egg/layer');
+const { assertNotReserved } = require('./reserved');
 
 const emitReserved = EventEmitter.prototype.emit;
 
@@ -81,6 +82,23 @@ class Namespace extends EventEmitter {
 
   allSockets() {
     return new BroadcastOperator(this).allSockets();
+  }
+
+  fetchSockets() {
+    return new BroadcastOperator(this).fetchSockets();
+  }
+
+  /** Emits `event` to the other servers of the cluster (an ack callback last gets their answers). */
+  serverSideEmit(event, ...args) {
+    assertNotReserved(event);
+    this.adapter.serverSideEmit([event, ...args]);
+    return true;
+  }
+
+  serverSideEmitWithAck(event, ...args) {
+    return new Promise((resolve, reject) => {
+      this.serverSideEmit(event, ...args, (err, responses) => (err ? reject(err) : resolve(responses)));
+    });
   }
 
   socketsJoin(room) {

@@ -195,6 +195,18 @@ class Server extends EventEmitter {
     return this.sockets.allSockets();
   }
 
+  fetchSockets() {
+    return this.sockets.fetchSockets();
+  }
+
+  serverSideEmit(event, ...args) {
+    return this.sockets.serverSideEmit(event, ...args);
+  }
+
+  serverSideEmitWithAck(event, ...args) {
+    return this.sockets.serverSideEmitWithAck(event, ...args);
+  }
+
   socketsJoin(room) {
     return this.sockets.socketsJoin(room);
   }

@@ -204,6 +204,9 @@ own.on('connection', (socket) => {
   void anyCount;
   socket.server.timeout(1000).emit('question', 1, (err: Error | null, responses: any[]) => [err, responses]);
   socket.nsp.to('room').timeout(1000).emitWithAck('question').then((responses: any[]) => responses.length);
+  socket.server.in('room').fetchSockets().then((sockets: Socket[]) => sockets.map((s) => s.id));
+  socket.server.serverSideEmit('hello', 1);
+  socket.nsp.serverSideEmitWithAck('ping').then((responses: any[]) => responses.length);
   socket.write('message');
   socket.volatile.emit('v');
   socket.local.emit('l');
