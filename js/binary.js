@@ -9,7 +9,16 @@ function isBinary(value) {
   return Buffer.isBuffer(value) || value instanceof ArrayBuffer || ArrayBuffer.isView(value);
 }
 
+/** JSON would silently turn a function into `null`: refuse to send garbage. */
+function assertNotFunction(value) {
+  if (typeof value === 'function') {
+    throw new TypeError('cannot emit a function (only JSON values and binary data are sent; an ack callback goes last)');
+  }
+}
+
+/** Also checks, on the way, that nothing is a function (the walk is complete without binary). */
 function hasBinary(value, depth = 0) {
+  assertNotFunction(value);
   if (!value || typeof value !== 'object' || depth > 256) return false;
   if (isBinary(value)) return true;
   if (Array.isArray(value)) return value.some((item) => hasBinary(item, depth + 1));
@@ -27,6 +36,7 @@ function toBuffer(value) {
 }
 
 function deconstruct(value, attachments) {
+  assertNotFunction(value);
   if (!value || typeof value !== 'object') return value;
   if (isBinary(value)) {
     attachments.push(toBuffer(value));
@@ -48,10 +58,19 @@ function deconstruct(value, attachments) {
  * @returns {{ data: string, attachments: Buffer[] | undefined }}
  */
 function encodeArgs(args) {
-  if (!hasBinary(args)) return { data: JSON.stringify(args), attachments: undefined };
+  if (!hasBinary(args)) return { data: stringify(args), attachments: undefined };
   const attachments = [];
-  const data = JSON.stringify(deconstruct(args, attachments));
+  const data = stringify(deconstruct(args, attachments));
   return { data, attachments };
+}
+
+/** JSON.stringify, with an error that says what went wrong (a cycle, a BigInt). */
+function stringify(value) {
+  try {
+    return JSON.stringify(value);
+  } catch (err) {
+    throw new TypeError(`cannot emit this value: ${err.message}`);
+  }
 }
 
 function reconstruct(value, attachments) {
