@@ -147,11 +147,15 @@ export interface ServerOptions {
   /** Where errors of egg-style middleware and routes are logged. @default console */
   logger?: Logger;
 
+  /**
+   * Decides each new session (the last check of a handshake, as in engine.io): a refusal answers
+   * HTTP 403 `{"code":4,"message":err}`.
+   */
+  allowRequest?: (req: IncomingMessage, fn: (err: string | null | undefined, success: boolean) => void) => void;
   // Accepted for compatibility with socket.io configurations; not acted on yet.
   serveClient?: boolean;
   cors?: any;
   allowEIO3?: boolean;
-  allowRequest?: (req: IncomingMessage, fn: (err: string | null | undefined, success: boolean) => void) => void;
   cookie?: any;
   perMessageDeflate?: boolean | object;
   httpCompression?: boolean | object;

@@ -11,8 +11,11 @@ describe.each(Object.keys(TRANSPORTS))('over %s', (transport) => {
 
   afterEach(async () => {
     for (const c of clients.splice(0)) c.disconnect();
-    await until(() => server.io.engine.clientsCount === 0);
-    server.io.close();
+    try {
+      await until(() => server.io.engine.clientsCount === 0);
+    } finally {
+      server.io.close();
+    }
   });
 
   /** n clients that answer `question` with `answer(i, x)` (or never, when it returns undefined). */

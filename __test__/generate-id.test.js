@@ -9,8 +9,11 @@ describe.each(['websocket', 'polling'])('generateId over %s', (transport) => {
   afterEach(async () => {
     if (socket) socket.disconnect();
     // Let the client's close request finish before the server goes away.
-    await until(() => server.io.engine.clientsCount === 0);
-    server.io.close();
+    try {
+      await until(() => server.io.engine.clientsCount === 0);
+    } finally {
+      server.io.close();
+    }
   });
 
   async function connectedEngineId(opts) {

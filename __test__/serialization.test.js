@@ -10,8 +10,11 @@ let c;
 
 afterEach(async () => {
   if (c) c.disconnect();
-  await until(() => server.io.engine.clientsCount === 0);
-  server.io.close();
+  try {
+    await until(() => server.io.engine.clientsCount === 0);
+  } finally {
+    server.io.close();
+  }
 });
 
 test('a cycle, a function or a BigInt throws from emit, and the socket keeps working', async () => {

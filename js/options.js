@@ -31,6 +31,11 @@ function resolveOptions(opts = {}) {
   if (typeof resolved.path !== 'string' || !resolved.path.startsWith('/')) {
     throw new TypeError(`option "path" must be a string starting with "/", got ${String(resolved.path)}`);
   }
+  for (const name of ['allowRequest', 'generateId', 'createContext']) {
+    if (resolved[name] !== undefined && typeof resolved[name] !== 'function') {
+      throw new TypeError(`option "${name}" must be a function, got ${typeof resolved[name]}`);
+    }
+  }
   if (!Array.isArray(resolved.transports) || resolved.transports.some((t) => t !== 'polling' && t !== 'websocket')) {
     throw new TypeError('option "transports" must be an array of "polling" and/or "websocket"');
   }

@@ -32,15 +32,35 @@ class Engine extends EventEmitter {
   set generateId(fn) {
     if (fn !== undefined && typeof fn !== 'function') throw new TypeError('engine.generateId must be a function');
     this._generateId = fn;
+    this._installHandshakeHook();
+  }
+
+  /**
+   * Asks JS about each new session only when a hook exists: `allowRequest(req, cb)` first (as in
+   * engine.io, the last check of a handshake), then `generateId(req)`.
+   */
+  _installHandshakeHook() {
     const native = this._io._native;
-    if (!fn) return native.setIdGenerator();
-    native.setIdGenerator((token, requestJson) => {
-      Promise.resolve()
-        .then(() => fn(requestFromHandshake(JSON.parse(requestJson))))
-        .then(
-          (id) => native.provideId(token, typeof id === 'string' || typeof id === 'number' ? String(id) : null),
-          () => native.provideId(token, null),
-        );
+    const allowRequest = this._io.opts.allowRequest;
+    const generateId = this._generateId;
+    if (!allowRequest && !generateId) return native.setHandshakeHook();
+    native.setHandshakeHook((token, requestJson) => {
+      const req = requestFromHandshake(JSON.parse(requestJson));
+      const allowed = allowRequest
+        ? new Promise((resolve) => allowRequest(req, (message, success) => resolve({ message, success })))
+        : Promise.resolve({ success: true });
+      allowed
+        .then(({ message, success }) => {
+          if (!success) return native.decideHandshake(token, false, message ? String(message) : null);
+          if (!generateId) return native.decideHandshake(token, true, null);
+          return Promise.resolve()
+            .then(() => generateId(req))
+            .then(
+              (id) => native.decideHandshake(token, true, typeof id === 'string' || typeof id === 'number' ? String(id) : null),
+              () => native.decideHandshake(token, true, null),
+            );
+        })
+        .catch(() => native.decideHandshake(token, false, null));
     });
   }
 
@@ -79,6 +99,7 @@ class Server extends EventEmitter {
     this.sockets = this.of('/');
     EggLayer.configure(this, this.opts.namespace);
     if (this.opts.generateId) this.engine.generateId = this.opts.generateId;
+    else if (this.opts.allowRequest) this.engine._installHandshakeHook();
     if (srv !== undefined && srv !== null) this.attach(srv);
   }
 

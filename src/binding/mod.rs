@@ -2,6 +2,6 @@
 //! JS makes. Thin on purpose: it converts values and delegates.
 
 mod events;
-mod id_generator;
+mod handshake_hook;
 mod options;
 mod server;

@@ -11,13 +11,13 @@ use napi_derive::napi;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::request::{Method, RequestInfo};
-use crate::engine::server::{EngineInner, IdGenerator};
+use crate::engine::server::{EngineInner, HandshakeDecision, HandshakeHook};
 use crate::entry::{handoff, listener};
 use crate::protocol::broadcast::Target;
 use crate::protocol::server::{Outgoing, ProtocolInner};
 
 use super::events::{EventQueue, NativeBatch};
-use super::id_generator::IdRequests;
+use super::handshake_hook::HandshakeRequests;
 use super::options::NativeOptions;
 
 #[napi]
@@ -26,7 +26,7 @@ pub struct NativeServer {
     protocol: Arc<ProtocolInner>,
     events: Arc<EventQueue>,
     shutdown: CancellationToken,
-    id_requests: parking_lot::Mutex<Option<Arc<IdRequests>>>,
+    handshake_requests: parking_lot::Mutex<Option<Arc<HandshakeRequests>>>,
     /// Our own listener's task; it ends (and frees the port) after `shutdown` is cancelled.
     listener: parking_lot::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
@@ -107,7 +107,7 @@ impl NativeServer {
             protocol,
             events,
             shutdown: CancellationToken::new(),
-            id_requests: parking_lot::Mutex::new(None),
+            handshake_requests: parking_lot::Mutex::new(None),
             listener: parking_lot::Mutex::new(None),
         })
     }
@@ -356,37 +356,44 @@ impl NativeServer {
         Some(self.protocol.session(conn)?.request.to_json())
     }
 
-    /// Installs (or, with no argument, removes) `io.engine.generateId`: `generate(token, request)`
-    /// must answer with `provideId(token, id | null)`, now or later.
+    /// Installs (or, with no argument, removes) the handshake hooks (`allowRequest`,
+    /// `generateId`): `decide(token, requestJson)` must answer with `decideHandshake`, now or later.
     #[napi]
-    pub fn set_id_generator(
+    pub fn set_handshake_hook(
         &self,
-        generate: Option<Function<FnArgs<(u32, String)>, ()>>,
+        decide: Option<Function<FnArgs<(u32, String)>, ()>>,
     ) -> Result<()> {
-        let generator = match generate {
-            Some(generate) => {
-                let call = generate
+        let hook = match decide {
+            Some(decide) => {
+                let call = decide
                     .build_threadsafe_function::<(u32, String)>()
                     .callee_handled::<false>()
                     .weak::<true>()
                     .build_callback(|ctx| Ok(FnArgs::from(ctx.value)))?;
-                let requests = Arc::new(IdRequests::new(call));
-                *self.id_requests.lock() = Some(requests.clone());
-                Some(requests as Arc<dyn IdGenerator>)
+                let requests = Arc::new(HandshakeRequests::new(call));
+                *self.handshake_requests.lock() = Some(requests.clone());
+                Some(requests as Arc<dyn HandshakeHook>)
             }
             None => {
-                *self.id_requests.lock() = None;
+                *self.handshake_requests.lock() = None;
                 None
             }
         };
-        self.engine.set_id_generator(generator);
+        self.engine.set_handshake_hook(hook);
         Ok(())
     }
 
+    /// The answer to a handshake hook: refused (with the client's message), or accepted with the
+    /// session id to use (a random one when none).
     #[napi]
-    pub fn provide_id(&self, token: u32, id: Option<String>) {
-        if let Some(requests) = self.id_requests.lock().as_ref() {
-            requests.resolve(token, id);
+    pub fn decide_handshake(&self, token: u32, allowed: bool, text: Option<String>) {
+        if let Some(requests) = self.handshake_requests.lock().as_ref() {
+            let decision = if allowed {
+                HandshakeDecision::Accept(text)
+            } else {
+                HandshakeDecision::Refuse(text)
+            };
+            requests.resolve(token, decision);
         }
     }
 

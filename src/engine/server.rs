@@ -20,9 +20,17 @@ pub trait ConnectionHandler: Send + Sync {
     fn on_open(&self, session: &Arc<Session>) -> Arc<dyn SessionHandler>;
 }
 
-/// A user-supplied session id generator (`io.engine.generateId`); None falls back to a random id.
-pub trait IdGenerator: Send + Sync {
-    fn generate(&self, request: &RequestInfo) -> BoxFuture<Option<String>>;
+/// What the user's handshake hooks (`allowRequest`, `generateId`) say of a new session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandshakeDecision {
+    /// Refused, with the message for the client (engine.io's "Forbidden" when None).
+    Refuse(Option<String>),
+    /// Accepted, with the session id to use (a random one when None).
+    Accept(Option<String>),
+}
+
+pub trait HandshakeHook: Send + Sync {
+    fn decide(&self, request: &RequestInfo) -> BoxFuture<HandshakeDecision>;
 }
 
 pub type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;
@@ -54,6 +62,17 @@ impl HttpResponse {
         }
     }
 
+    /// engine.io's answer to a request `allowRequest` refused: 403, code 4, the hook's message.
+    pub fn forbidden(message: Option<String>) -> Self {
+        let message = message.unwrap_or_else(|| EngineError::Forbidden.message().to_owned());
+        let body = serde_json::json!({ "code": EngineError::Forbidden.code(), "message": message });
+        Self {
+            status: EngineError::Forbidden.status(),
+            content_type: "application/json",
+            body: Bytes::from(body.to_string()),
+        }
+    }
+
     pub fn status(status: u16, body: &'static str) -> Self {
         Self {
             status,
@@ -69,7 +88,7 @@ pub struct EngineInner {
     handler: Arc<dyn ConnectionHandler>,
     next_key: AtomicU32,
     open_count: AtomicUsize,
-    id_generator: RwLock<Option<Arc<dyn IdGenerator>>>,
+    handshake_hook: RwLock<Option<Arc<dyn HandshakeHook>>>,
 }
 
 /// What a request asks of the engine once it has passed validation.
@@ -86,7 +105,7 @@ impl EngineInner {
             handler,
             next_key: AtomicU32::new(1),
             open_count: AtomicUsize::new(0),
-            id_generator: RwLock::new(None),
+            handshake_hook: RwLock::new(None),
         })
     }
 
@@ -138,28 +157,33 @@ impl EngineInner {
         Ok(Target::Handshake)
     }
 
-    pub fn set_id_generator(&self, generator: Option<Arc<dyn IdGenerator>>) {
-        *self.id_generator.write() = generator;
+    pub fn set_handshake_hook(&self, hook: Option<Arc<dyn HandshakeHook>>) {
+        *self.handshake_hook.write() = hook;
     }
 
-    async fn session_id(&self, request: &RequestInfo) -> Arc<str> {
-        let generator = self.id_generator.read().clone();
-        let custom = match generator {
-            Some(generator) => generator.generate(request).await,
-            None => None,
+    /// Runs the user's handshake hooks for a new session: the last check of a handshake, as in
+    /// engine.io. Returns the id to use (None: a random one) or the refusal to send.
+    pub async fn admit(&self, request: &RequestInfo) -> Result<Option<Arc<str>>, HttpResponse> {
+        let hook = self.handshake_hook.read().clone();
+        let Some(hook) = hook else {
+            return Ok(None);
         };
-        custom
-            .filter(|id| !id.is_empty() && self.session(id).is_none())
-            .map(Arc::from)
-            .unwrap_or_else(generate_id)
+        match hook.decide(request).await {
+            HandshakeDecision::Refuse(message) => Err(HttpResponse::forbidden(message)),
+            HandshakeDecision::Accept(id) => Ok(id
+                .filter(|id| !id.is_empty() && self.session(id).is_none())
+                .map(Arc::from)),
+        }
     }
 
-    pub async fn handshake(
+    /// Opens a session admitted by `admit`, under `id` or a random id.
+    pub fn handshake(
         self: &Arc<Self>,
         transport: Transport,
         request: RequestInfo,
+        id: Option<Arc<str>>,
     ) -> Arc<Session> {
-        let id = self.session_id(&request).await;
+        let id = id.unwrap_or_else(generate_id);
         let key = self.next_key.fetch_add(1, Ordering::Relaxed);
         let session = Arc::new(Session::new(id, key, transport, request, self));
         self.sessions
@@ -220,10 +244,13 @@ impl EngineInner {
     ) -> HttpResponse {
         match self.verify(method, &request, false) {
             Err(error) => HttpResponse::error(error),
-            Ok(Target::Handshake) => {
-                let session = self.handshake(Transport::Polling, request).await;
-                HttpResponse::text(self.open_packet(&session))
-            }
+            Ok(Target::Handshake) => match self.admit(&request).await {
+                Ok(id) => {
+                    let session = self.handshake(Transport::Polling, request, id);
+                    HttpResponse::text(self.open_packet(&session))
+                }
+                Err(refusal) => refusal,
+            },
             Ok(Target::Session(session)) => match method {
                 Method::Get => super::polling::poll(self, session).await,
                 Method::Post => super::polling::receive(self, &session, &body),

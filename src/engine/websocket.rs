@@ -63,12 +63,14 @@ struct Connection {
 }
 
 /// Serves a websocket whose HTTP handshake is done; `prefix` holds bytes already read past it.
+/// A new session (`Target::Handshake`) was admitted with `id` (see `EngineInner::admit`).
 pub async fn serve(
     engine: Arc<EngineInner>,
     stream: TcpStream,
     prefix: Bytes,
     target: Target,
     request: RequestInfo,
+    id: Option<Arc<str>>,
 ) {
     let _ = stream.set_nodelay(true);
     let (read_half, write_half) = stream.into_split();
@@ -85,7 +87,7 @@ pub async fn serve(
     };
     let session = match target {
         Target::Handshake => {
-            let session = engine.handshake(Transport::Websocket, request).await;
+            let session = engine.handshake(Transport::Websocket, request, id);
             let open = Frame::text(engine.open_packet(&session));
             let _ = conn.writer.send([&open], false);
             session.outbox.attach_websocket(conn.writer.clone());

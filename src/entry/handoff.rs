@@ -9,7 +9,7 @@ use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
 
 use crate::engine::request::{Method, RequestInfo};
-use crate::engine::server::EngineInner;
+use crate::engine::server::{EngineInner, HttpResponse, Target};
 use crate::engine::websocket;
 
 use super::websocket_accept;
@@ -46,23 +46,37 @@ pub async fn serve_upgrade(
     });
     let (accept, target) = match verified {
         Ok(pair) => pair,
-        Err(error) => {
-            let body = error.body();
-            let response = format!(
-                "HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
-                error.status(),
-                if error.status() == 403 { "Forbidden" } else { "Bad Request" },
-                body.len(),
-                body
-            );
-            stream.write_all(response.as_bytes()).await?;
-            return stream.shutdown().await;
-        }
+        Err(error) => return refuse(&mut stream, HttpResponse::error(error)).await,
+    };
+    let id = match target {
+        Target::Handshake => match engine.admit(&request).await {
+            Ok(id) => id,
+            Err(refusal) => return refuse(&mut stream, refusal).await,
+        },
+        Target::Session(_) => None,
     };
     let response = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
     );
     stream.write_all(response.as_bytes()).await?;
-    websocket::serve(engine, stream, head, target, request).await;
+    websocket::serve(engine, stream, head, target, request, id).await;
     Ok(())
+}
+
+/// Answers an upgrade request we do not take with a plain HTTP response, then closes.
+async fn refuse(stream: &mut tokio::net::TcpStream, response: HttpResponse) -> io::Result<()> {
+    let head = format!(
+        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        response.status,
+        if response.status == 403 {
+            "Forbidden"
+        } else {
+            "Bad Request"
+        },
+        response.content_type,
+        response.body.len(),
+    );
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(&response.body).await?;
+    stream.shutdown().await
 }

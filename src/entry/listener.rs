@@ -14,7 +14,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::request::{Method, RequestInfo};
-use crate::engine::server::{EngineInner, HttpResponse};
+use crate::engine::server::{EngineInner, HttpResponse, Target};
 use crate::engine::websocket;
 
 use super::websocket_accept;
@@ -81,7 +81,7 @@ async fn route(
         .header("upgrade")
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
     if is_upgrade {
-        return upgrade(engine, &mut request, info);
+        return upgrade(engine, &mut request, info).await;
     }
     let body = read_body(request.into_body(), engine.config.max_payload).await;
     respond(engine.handle_http(method, info, body).await)
@@ -101,7 +101,7 @@ async fn read_body(mut body: Incoming, limit: usize) -> Bytes {
     buffer.freeze()
 }
 
-fn upgrade(
+async fn upgrade(
     engine: Arc<EngineInner>,
     request: &mut Request<Incoming>,
     info: RequestInfo,
@@ -117,6 +117,13 @@ fn upgrade(
         Ok(target) => target,
         Err(error) => return respond(HttpResponse::error(error)),
     };
+    let id = match target {
+        Target::Handshake => match engine.admit(&info).await {
+            Ok(id) => id,
+            Err(refusal) => return respond(refusal),
+        },
+        Target::Session(_) => None,
+    };
     let on_upgrade = hyper::upgrade::on(request);
     tokio::spawn(async move {
         // Take the socket back from hyper: the websocket is written directly (see ws_writer).
@@ -125,7 +132,7 @@ fn upgrade(
         };
         if let Ok(parts) = upgraded.downcast::<TokioIo<TcpStream>>() {
             let stream = parts.io.into_inner();
-            websocket::serve(engine, stream, parts.read_buf, target, info).await;
+            websocket::serve(engine, stream, parts.read_buf, target, info, id).await;
         }
     });
     let mut response = Response::new(Full::new(Bytes::new()));

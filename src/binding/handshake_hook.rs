@@ -1,5 +1,6 @@
-//! `io.engine.generateId` in JS, asked by the engine at each handshake. JS may answer later (a
-//! Promise), so each request gets a token and the answer comes back through `provideId`.
+//! The handshake hooks in JS, `allowRequest(req, cb)` and `io.engine.generateId(req)`, asked by
+//! the engine for each new session. JS may answer later (a callback, a Promise), so each request
+//! gets a token and the answer comes back through `decideHandshake`.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -13,43 +14,45 @@ use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
 use crate::engine::request::RequestInfo;
-use crate::engine::server::{BoxFuture, IdGenerator};
+use crate::engine::server::{BoxFuture, HandshakeDecision, HandshakeHook};
 
-/// Called as `generate(token, requestJson)`.
-pub type Generate =
-    ThreadsafeFunction<(u32, String), (), FnArgs<(u32, String)>, Status, false, true>;
+/// Called as `decide(token, requestJson)`.
+pub type Decide = ThreadsafeFunction<(u32, String), (), FnArgs<(u32, String)>, Status, false, true>;
 
-/// A generator that never answers must not hold the handshake forever.
+/// A hook that never answers must not hold the handshake forever; it then counts as "accept
+/// with a random id".
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub struct IdRequests {
-    generate: Generate,
+type Pending = Arc<Mutex<HashMap<u32, oneshot::Sender<HandshakeDecision>>>>;
+
+pub struct HandshakeRequests {
+    decide: Decide,
     next_token: AtomicU32,
-    pending: Arc<Mutex<HashMap<u32, oneshot::Sender<Option<String>>>>>,
+    pending: Pending,
 }
 
-impl IdRequests {
-    pub fn new(generate: Generate) -> Self {
+impl HandshakeRequests {
+    pub fn new(decide: Decide) -> Self {
         Self {
-            generate,
+            decide,
             next_token: AtomicU32::new(0),
             pending: Arc::default(),
         }
     }
 
-    pub fn resolve(&self, token: u32, id: Option<String>) {
+    pub fn resolve(&self, token: u32, decision: HandshakeDecision) {
         if let Some(sender) = self.pending.lock().remove(&token) {
-            let _ = sender.send(id);
+            let _ = sender.send(decision);
         }
     }
 }
 
-impl IdGenerator for IdRequests {
-    fn generate(&self, request: &RequestInfo) -> BoxFuture<Option<String>> {
+impl HandshakeHook for HandshakeRequests {
+    fn decide(&self, request: &RequestInfo) -> BoxFuture<HandshakeDecision> {
         let token = self.next_token.fetch_add(1, Ordering::Relaxed);
         let (sender, receiver) = oneshot::channel();
         self.pending.lock().insert(token, sender);
-        let status = self.generate.call(
+        let status = self.decide.call(
             (token, request.to_json()),
             ThreadsafeFunctionCallMode::NonBlocking,
         );
@@ -61,7 +64,9 @@ impl IdGenerator for IdRequests {
                 None
             };
             pending.lock().remove(&token);
-            answer.and_then(Result::ok).flatten()
+            answer
+                .and_then(Result::ok)
+                .unwrap_or(HandshakeDecision::Accept(None))
         })
     }
 }
