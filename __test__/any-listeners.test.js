@@ -3,32 +3,18 @@
 // socket.use, onAny / prependAny / offAny / listenersAny and the outgoing family, as socket.io 4.8
 // defines them, observed through real clients.
 
-const { TRANSPORTS, startServer, client, once, until, settled } = require('./helpers');
+const { TRANSPORTS, clientScope, once, until } = require('./helpers');
 
 describe.each(Object.keys(TRANSPORTS))('over %s', (transport) => {
+  const scope = clientScope(transport);
   let server;
-  const clients = [];
+  const connected = () => scope.connect();
 
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.disconnect();
-    try {
-      await until(() => server.io.engine.clientsCount === 0);
-    } finally {
-      server.io.close();
-    }
+  beforeEach(() => {
+    server = scope.start();
   });
 
-  async function connected() {
-    const serverSide = once(server.io.sockets, 'connection');
-    const c = client(server.url, TRANSPORTS[transport]);
-    clients.push(c);
-    await once(c, 'connect');
-    await settled(c, transport);
-    return { c, s: await serverSide };
-  }
-
   test('onAny sees every event with its arguments and the ack, before the middleware; order and removal', async () => {
-    server = startServer();
     const { c, s } = await connected();
     const log = [];
     const first = (...args) => log.push(['first', args[0], typeof args[args.length - 1]]);
@@ -54,7 +40,6 @@ describe.each(Object.keys(TRANSPORTS))('over %s', (transport) => {
   });
 
   test('socket.use: a rejected event becomes the socket error and never reaches its listener', async () => {
-    server = startServer();
     const { c, s } = await connected();
     const seen = [];
     s.use(([event, ...args], next) => (event === 'forbidden' ? next(new Error('unauthorized event')) : next()));
@@ -74,7 +59,6 @@ describe.each(Object.keys(TRANSPORTS))('over %s', (transport) => {
   });
 
   test('a rejected event on a socket without an error listener is dropped, the server keeps going', async () => {
-    server = startServer();
     const { c, s } = await connected();
     let reached = false;
     s.use((packet, next) => next(new Error('nope')));
@@ -88,7 +72,6 @@ describe.each(Object.keys(TRANSPORTS))('over %s', (transport) => {
   });
 
   test('onAnyOutgoing sees emits and the broadcasts that reach the socket, not acks', async () => {
-    server = startServer();
     const { c, s } = await connected();
     const { s: other } = await connected();
     const out = [];

@@ -3,41 +3,31 @@
 // Broadcasts with acks (socket.io 4.5+): `io.timeout(ms).emit(ev, ..., (err, responses) => …)` and
 // `emitWithAck`, with real clients answering.
 
-const { TRANSPORTS, startServer, client, once, until, settled } = require('./helpers');
+const { TRANSPORTS, clientScope } = require('./helpers');
 
 describe.each(Object.keys(TRANSPORTS))('over %s', (transport) => {
+  const scope = clientScope(transport);
   let server;
-  const clients = [];
 
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.disconnect();
-    try {
-      await until(() => server.io.engine.clientsCount === 0);
-    } finally {
-      server.io.close();
-    }
+  beforeEach(() => {
+    server = scope.start();
   });
 
   /** n clients that answer `question` with `answer(i, x)` (or never, when it returns undefined). */
   async function answering(n, answer) {
     const connected = [];
     for (let i = 0; i < n; i++) {
-      const serverSide = once(server.io.sockets, 'connection');
-      const c = client(server.url, TRANSPORTS[transport]);
-      clients.push(c);
-      c.on('question', (x, ack) => {
+      const pair = await scope.connect();
+      pair.c.on('question', (x, ack) => {
         const value = answer(i, x);
         if (value !== undefined) ack(value);
       });
-      await once(c, 'connect');
-      await settled(c, transport);
-      connected.push({ c, s: await serverSide });
+      connected.push(pair);
     }
     return connected;
   }
 
   test('io.timeout(ms).emit collects one response per client', async () => {
-    server = startServer();
     await answering(3, (i, x) => x * 10 + i);
     const [err, responses] = await new Promise((resolve) =>
       server.io.timeout(5000).emit('question', 4, (...result) => resolve(result)),
@@ -47,7 +37,6 @@ describe.each(Object.keys(TRANSPORTS))('over %s', (transport) => {
   });
 
   test('emitWithAck to a room resolves with the answers of its members only', async () => {
-    server = startServer();
     const [a, , c] = await answering(3, (i) => `client ${i}`);
     a.s.join('r');
     c.s.join('r');
@@ -58,7 +47,6 @@ describe.each(Object.keys(TRANSPORTS))('over %s', (transport) => {
   });
 
   test('a client that does not answer makes it time out, with the answers received so far', async () => {
-    server = startServer();
     await answering(2, (i) => (i === 0 ? 'on time' : undefined));
     const [err, responses] = await new Promise((resolve) =>
       server.io.timeout(300).emit('question', 1, (...result) => resolve(result)),
@@ -70,7 +58,6 @@ describe.each(Object.keys(TRANSPORTS))('over %s', (transport) => {
   });
 
   test('no recipient: the callback gets no error and no responses', async () => {
-    server = startServer();
     await answering(1, () => 'x');
     await expect(server.io.to('nobody').timeout(1000).emitWithAck('question', 1)).resolves.toEqual([]);
   });

@@ -3,32 +3,18 @@
 // The cluster-style operations on a single server (the in-memory adapter): fetchSockets,
 // socketsJoin/Leave, disconnectSockets, serverSideEmit. A cluster adapter makes them cluster-wide.
 
-const { TRANSPORTS, startServer, client, once, until, settled } = require('./helpers');
+const { TRANSPORTS, clientScope, once } = require('./helpers');
 
 describe.each(Object.keys(TRANSPORTS))('over %s', (transport) => {
+  const scope = clientScope(transport);
   let server;
-  const clients = [];
+  const connect = (query) => scope.connect({ query });
 
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.disconnect();
-    try {
-      await until(() => server.io.engine.clientsCount === 0);
-    } finally {
-      server.io.close();
-    }
+  beforeEach(() => {
+    server = scope.start();
   });
 
-  async function connect(query) {
-    const serverSide = once(server.io.sockets, 'connection');
-    const c = client(server.url, { ...TRANSPORTS[transport], query });
-    clients.push(c);
-    await once(c, 'connect');
-    await settled(c, transport);
-    return { c, s: await serverSide };
-  }
-
   test('fetchSockets returns the selected sockets, usable like socket.io RemoteSockets', async () => {
-    server = startServer();
     const a = await connect({ name: 'a' });
     const b = await connect({ name: 'b' });
     a.s.join('room');
@@ -53,7 +39,6 @@ describe.each(Object.keys(TRANSPORTS))('over %s', (transport) => {
   });
 
   test('socketsJoin, socketsLeave and disconnectSockets act on the selection', async () => {
-    server = startServer();
     const a = await connect();
     const b = await connect();
     server.io.except(b.s.id).socketsJoin(['x', 'y']);
@@ -68,7 +53,6 @@ describe.each(Object.keys(TRANSPORTS))('over %s', (transport) => {
   });
 
   test('serverSideEmit: alone in its cluster, acks get no responses; reserved names throw', async () => {
-    server = startServer();
     await connect();
     await expect(server.io.serverSideEmitWithAck('ping')).resolves.toEqual([]);
     const answer = await new Promise((resolve) => server.io.of('/').serverSideEmit('ping', 1, (...r) => resolve(r)));

@@ -66,4 +66,41 @@ async function settled(socket, transportName) {
   await until(() => socket.io.engine && socket.io.engine.transport.name === 'websocket');
 }
 
-module.exports = { TRANSPORTS, startServer, startAttached, client, once, until, sleep, settled };
+/**
+ * A server and socket.io-clients over one transport for each test of a `describe`, torn down
+ * after each test (clients first, then the server, which is closed even if waiting fails).
+ * @param {keyof typeof TRANSPORTS} transport
+ */
+function clientScope(transport) {
+  const scope = {
+    server: undefined,
+    clients: [],
+    start(opts) {
+      scope.server = startServer(opts);
+      return scope.server;
+    },
+    /** A connected client `c` and its server-side socket `s`. */
+    async connect(opts = {}) {
+      const serverSide = once(scope.server.io.sockets, 'connection');
+      const c = client(scope.server.url, { ...TRANSPORTS[transport], ...opts });
+      scope.clients.push(c);
+      await once(c, 'connect');
+      await settled(c, transport);
+      return { c, s: await serverSide };
+    },
+  };
+  afterEach(async () => {
+    for (const c of scope.clients.splice(0)) c.disconnect();
+    const server = scope.server;
+    scope.server = undefined;
+    if (!server) return;
+    try {
+      await until(() => server.io.engine.clientsCount === 0);
+    } finally {
+      server.io.close();
+    }
+  });
+  return scope;
+}
+
+module.exports = { TRANSPORTS, startServer, startAttached, client, clientScope, once, until, sleep, settled };
