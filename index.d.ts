@@ -337,6 +337,17 @@ export interface Adapter {
   /** socket id → rooms */
   readonly sids: Map<string, Set<Room>>;
   socketRooms(id: string): Set<Room> | undefined;
+  /** How many servers share the namespaces (1 until a cluster adapter is used). */
+  serverCount(): Promise<number>;
+  // socket.io 2 era calls (socket.io-adapter 1.x / socket.io-redis 5 shapes), for Egg apps.
+  /** Ids of the sockets in any of `rooms` (every socket without rooms). */
+  clients(fn: (err: Error | null, ids: string[]) => void): void;
+  clients(rooms: Room[], fn: (err: Error | null, ids: string[]) => void): void;
+  /** The rooms of socket `id`, or null when there is no such socket. */
+  clientRooms(id: string, fn: (err: Error | null, rooms: Room[] | null) => void): void;
+  allRooms(fn: (err: Error | null, rooms: Room[]) => void): void;
+  /** Disconnects socket `id`; an error when no such socket is found. */
+  remoteDisconnect(id: string, close: boolean, fn?: (err: Error | null) => void): void;
 }
 
 // ---------------------------------------------------------------------------------------------

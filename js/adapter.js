@@ -42,6 +42,42 @@ class Adapter {
     if (ack) process.nextTick(() => ack(null, []));
   }
 
+  // socket.io 2 era calls that Egg apps still make (socket.io-adapter 1.x / socket.io-redis 5
+  // shapes): node-style callbacks, called asynchronously. A cluster adapter answers cluster-wide.
+
+  /** `(rooms?, cb)`: ids of the sockets in any of `rooms` (every socket without rooms). */
+  clients(rooms, fn) {
+    if (typeof rooms === 'function') {
+      fn = rooms;
+      rooms = [];
+    }
+    const wanted = [].concat(rooms || []);
+    const ids = wanted.length
+      ? [...new Set(wanted.flatMap((room) => [...(this.rooms.get(room) || [])]))]
+      : [...this.nsp.sockets.keys()];
+    if (fn) process.nextTick(fn, null, ids);
+  }
+
+  /** `(id, cb)`: the rooms of socket `id`, or null when there is no such socket. */
+  clientRooms(id, fn) {
+    const rooms = this.socketRooms(id);
+    if (fn) process.nextTick(fn, null, rooms ? [...rooms] : null);
+  }
+
+  /** `(cb)`: every room name of the namespace. */
+  allRooms(fn) {
+    const rooms = [...this.rooms.keys()];
+    if (fn) process.nextTick(fn, null, rooms);
+  }
+
+  /** `(id, close, cb)`: disconnects socket `id`; an error when no such socket is found. */
+  remoteDisconnect(id, close, fn) {
+    const socket = this.nsp.sockets.get(id);
+    if (socket) socket.disconnect(close);
+    const err = socket ? null : new Error(`socket ${id} not found`);
+    if (fn) process.nextTick(fn, err);
+  }
+
   socketRooms(id) {
     const rooms = this.nsp.server._native.socketRooms(this.nsp.name, id);
     return rooms.length ? new Set(rooms) : undefined;

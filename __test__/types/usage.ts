@@ -206,6 +206,11 @@ own.on('connection', (socket) => {
   socket.nsp.to('room').timeout(1000).emitWithAck('question').then((responses: any[]) => responses.length);
   socket.server.in('room').fetchSockets().then((sockets: Socket[]) => sockets.map((s) => s.id));
   socket.server.serverSideEmit('hello', 1);
+  socket.nsp.adapter.clients(['room'], (err: Error | null, ids: string[]) => [err, ids.length]);
+  socket.nsp.adapter.clients((err, ids) => ids.length);
+  socket.nsp.adapter.clientRooms(socket.id, (err, rooms) => rooms && rooms.length);
+  socket.nsp.adapter.allRooms((err, rooms) => rooms.length);
+  socket.nsp.adapter.remoteDisconnect(socket.id, true, (err) => err && err.message);
   socket.nsp.serverSideEmitWithAck('ping').then((responses: any[]) => responses.length);
   socket.write('message');
   socket.volatile.emit('v');
