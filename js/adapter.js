@@ -28,6 +28,24 @@ class Adapter {
     return sids;
   }
 
+  /**
+   * Ids of the sockets in any of `rooms` (every socket when there is none) and in none of
+   * `except`, from a single read of the room table.
+   * @param {Iterable<string>} rooms
+   * @param {Iterable<string>} except
+   * @returns {Set<string>}
+   */
+  selectIds(rooms, except) {
+    const table = this.rooms;
+    const excluded = new Set();
+    for (const room of except) for (const id of table.get(room) || []) excluded.add(id);
+    const wanted = [...rooms];
+    const candidates = wanted.length ? wanted.flatMap((room) => [...(table.get(room) || [])]) : this.nsp.sockets.keys();
+    const ids = new Set();
+    for (const id of candidates) if (!excluded.has(id)) ids.add(id);
+    return ids;
+  }
+
   /** How many servers share these namespaces: this one alone, until a cluster adapter is used. */
   serverCount() {
     return Promise.resolve(1);
@@ -51,10 +69,7 @@ class Adapter {
       fn = rooms;
       rooms = [];
     }
-    const wanted = [].concat(rooms || []);
-    const ids = wanted.length
-      ? [...new Set(wanted.flatMap((room) => [...(this.rooms.get(room) || [])]))]
-      : [...this.nsp.sockets.keys()];
+    const ids = [...this.selectIds([].concat(rooms || []), [])];
     if (fn) process.nextTick(fn, null, ids);
   }
 

@@ -67,8 +67,10 @@ class BroadcastOperator {
     // socket.io's ParentNamespace, it broadcasts to every child namespace.
     const nsps = this.nsp._children ? [...this.nsp._children] : [this.nsp];
     for (const nsp of nsps) {
+      if (!nsp._outgoingWatchers.size) continue;
+      const selected = nsp.adapter.selectIds(this.rooms, this.exceptRooms);
       for (const socket of nsp._outgoingWatchers) {
-        if (this._reaches(socket)) socket._notifyOutgoing(packet);
+        if (selected.has(socket.id)) socket._notifyOutgoing(packet);
       }
     }
     if (ack) {
@@ -132,30 +134,10 @@ class BroadcastOperator {
     });
   }
 
-  /** Whether this broadcast goes to `socket` (for its `onAnyOutgoing` listeners). */
-  _reaches(socket) {
-    const rooms = socket.rooms;
-    for (const room of this.exceptRooms) if (rooms.has(room)) return false;
-    if (!this.rooms.size) return true;
-    for (const room of this.rooms) if (rooms.has(room)) return true;
-    return false;
-  }
-
   /** The local sockets this operator targets. */
   _sockets() {
-    const result = [];
-    const excluded = new Set();
-    for (const room of this.exceptRooms) {
-      for (const id of this.nsp.adapter.rooms.get(room) || []) excluded.add(id);
-    }
-    const ids = this.rooms.size
-      ? new Set([...this.rooms].flatMap((room) => [...(this.nsp.adapter.rooms.get(room) || [])]))
-      : this.nsp.sockets.keys();
-    for (const id of ids) {
-      const socket = this.nsp.sockets.get(id);
-      if (socket && !excluded.has(id)) result.push(socket);
-    }
-    return result;
+    const ids = this.nsp.adapter.selectIds(this.rooms, this.exceptRooms);
+    return [...ids].map((id) => this.nsp.sockets.get(id)).filter(Boolean);
   }
 
   /** The selected sockets (this server's are the `Socket` objects themselves, as in socket.io). */
