@@ -56,13 +56,15 @@ pub struct NativeResponse {
     pub body: Buffer,
 }
 
-fn outgoing(data: String, attachments: Option<Vec<Buffer>>) -> Outgoing {
+/// Borrows the JS values for the length of the call: each attachment is copied once, into the
+/// frame that carries it.
+fn outgoing<'a>(data: &'a str, attachments: &'a Option<Vec<Buffer>>) -> Outgoing<'a> {
     Outgoing {
         data,
         attachments: attachments
-            .unwrap_or_default()
-            .into_iter()
-            .map(|b| Bytes::from(Vec::<u8>::from(b)))
+            .iter()
+            .flatten()
+            .map(|buffer| &buffer[..])
             .collect(),
     }
 }
@@ -237,7 +239,7 @@ impl NativeServer {
             conn,
             &nsp,
             optional_id(ack),
-            outgoing(data, attachments),
+            outgoing(&data, &attachments),
             volatile,
         )
     }
@@ -254,7 +256,7 @@ impl NativeServer {
         match optional_id(id) {
             Some(id) => self
                 .protocol
-                .ack(conn, &nsp, id, outgoing(data, attachments)),
+                .ack(conn, &nsp, id, outgoing(&data, &attachments)),
             None => false,
         }
     }
@@ -275,7 +277,7 @@ impl NativeServer {
         self.protocol.broadcast(
             &nsp,
             &target,
-            outgoing(data, attachments),
+            outgoing(&data, &attachments),
             volatile,
             None,
             |_| count += 1,
@@ -302,7 +304,7 @@ impl NativeServer {
         self.protocol.broadcast(
             &nsp,
             &target,
-            outgoing(data, attachments),
+            outgoing(&data, &attachments),
             false,
             Some(ack.into()),
             |sid| sids.push(sid.to_string()),

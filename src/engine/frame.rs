@@ -46,10 +46,6 @@ impl Frame {
         &self.wire[self.header_len as usize..]
     }
 
-    pub fn is_binary(&self) -> bool {
-        self.binary
-    }
-
     /// The packet text of a text frame (always valid UTF-8: it was built from a `String`).
     pub fn as_text(&self) -> Option<&str> {
         (!self.binary)
@@ -83,7 +79,6 @@ mod tests {
         let frame = Frame::binary(&[1, 2, 3]);
         assert_eq!(&frame.wire()[..], &[0x82, 3, 1, 2, 3]);
         assert_eq!(frame.payload(), &[1, 2, 3]);
-        assert!(frame.is_binary());
         assert_eq!(frame.as_text(), None);
     }
 }

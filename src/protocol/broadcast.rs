@@ -1,7 +1,5 @@
 //! Fan-out: a packet is encoded once into frames that every recipient's queue shares.
 
-use bytes::Bytes;
-
 use std::sync::Arc;
 
 use crate::engine::frame::Frame;
@@ -24,7 +22,7 @@ pub fn frames(
     nsp: &str,
     id: Option<u64>,
     data: &str,
-    attachments: &[Bytes],
+    attachments: &[&[u8]],
 ) -> Vec<Frame> {
     let mut frames = Vec::with_capacity(1 + attachments.len());
     frames.push(Frame::text(packet::encode(

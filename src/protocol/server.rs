@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
 
 use crate::engine::server::ConnectionHandler;
@@ -31,9 +30,9 @@ pub struct ProtocolInner {
 }
 
 /// Encoded message to send: the event or ack's JSON array text plus binary attachments.
-pub struct Outgoing {
-    pub data: String,
-    pub attachments: Vec<Bytes>,
+pub struct Outgoing<'a> {
+    pub data: &'a str,
+    pub attachments: Vec<&'a [u8]>,
 }
 
 impl ProtocolInner {
@@ -120,7 +119,7 @@ impl ProtocolInner {
             return false;
         };
         let kind = event_kind(message.attachments.len());
-        let frames = broadcast::frames(kind, nsp, ack, &message.data, &message.attachments);
+        let frames = broadcast::frames(kind, nsp, ack, message.data, &message.attachments);
         client.send(&frames, volatile)
     }
 
@@ -129,7 +128,7 @@ impl ProtocolInner {
             return false;
         };
         let kind = ack_kind(message.attachments.len());
-        let frames = broadcast::frames(kind, nsp, Some(id), &message.data, &message.attachments);
+        let frames = broadcast::frames(kind, nsp, Some(id), message.data, &message.attachments);
         client.send(&frames, false)
     }
 
@@ -148,7 +147,7 @@ impl ProtocolInner {
             return;
         };
         let kind = event_kind(message.attachments.len());
-        let frames = broadcast::frames(kind, nsp, ack, &message.data, &message.attachments);
+        let frames = broadcast::frames(kind, nsp, ack, message.data, &message.attachments);
         broadcast::fan_out(
             &self.runtime,
             &self.flush,
