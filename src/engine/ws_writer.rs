@@ -195,46 +195,40 @@ impl WsWriter {
     pub async fn run(&self) {
         loop {
             self.wake.notified().await;
-            loop {
-                {
-                    let mut state = self.state.lock();
-                    if state.broken {
-                        return;
-                    }
-                    if state.flush_owed {
-                        break;
-                    }
-                    self.write_now(&mut state);
-                    if state.broken || (state.closing && state.chunks.is_empty()) {
-                        return;
-                    }
-                    if state.chunks.is_empty() {
-                        break;
-                    }
-                }
-                if self.stream.writable().await.is_err() {
-                    self.state.lock().broken = true;
-                    return;
-                }
+            if !self.drain().await {
+                return;
             }
         }
     }
 
     /// Waits until the close frame (and all before it) is written, or the socket failed.
     pub async fn closed(&self) {
+        self.drain().await;
+    }
+
+    /// Writes the queue out, waiting for the socket whenever it is full. Stops early (true) when a
+    /// broadcast still owes the flush; false once the socket failed or the close frame went out.
+    async fn drain(&self) -> bool {
         loop {
             {
                 let mut state = self.state.lock();
-                if state.broken || (state.closing && state.chunks.is_empty()) {
-                    return;
+                if state.broken {
+                    return false;
+                }
+                if state.flush_owed && !state.closing {
+                    return true;
                 }
                 self.write_now(&mut state);
                 if state.broken || (state.closing && state.chunks.is_empty()) {
-                    return;
+                    return false;
+                }
+                if state.chunks.is_empty() {
+                    return true;
                 }
             }
             if self.stream.writable().await.is_err() {
-                return;
+                self.state.lock().broken = true;
+                return false;
             }
         }
     }
