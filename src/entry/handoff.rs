@@ -8,11 +8,11 @@ use std::sync::Arc;
 use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
 
-use crate::engine::request::{Method, RequestInfo};
-use crate::engine::server::{EngineInner, HttpResponse, Target};
+use crate::engine::request::RequestInfo;
+use crate::engine::server::{EngineInner, HttpResponse};
 use crate::engine::websocket;
 
-use super::websocket_accept;
+use super::{decide_upgrade, Upgrade};
 
 /// Duplicates `fd` so the connection outlives Node's handle, which the caller then destroys.
 pub fn duplicate(fd: RawFd) -> io::Result<std::net::TcpStream> {
@@ -35,25 +35,9 @@ pub async fn serve_upgrade(
     head: Bytes,
 ) -> io::Result<()> {
     let mut stream = tokio::net::TcpStream::from_std(stream)?;
-    let accept = websocket_accept(
-        request.header("sec-websocket-key"),
-        request.header("sec-websocket-version"),
-    );
-    let verified = accept.and_then(|accept| {
-        engine
-            .verify(Method::Get, &request, true)
-            .map(|target| (accept, target))
-    });
-    let (accept, target) = match verified {
-        Ok(pair) => pair,
-        Err(error) => return refuse(&mut stream, HttpResponse::error(error)).await,
-    };
-    let id = match target {
-        Target::Handshake => match engine.admit(&request).await {
-            Ok(id) => id,
-            Err(refusal) => return refuse(&mut stream, refusal).await,
-        },
-        Target::Session(_) => None,
+    let Upgrade { accept, target, id } = match decide_upgrade(&engine, &request).await {
+        Ok(upgrade) => upgrade,
+        Err(refusal) => return refuse(&mut stream, refusal).await,
     };
     let response = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"

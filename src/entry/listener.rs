@@ -14,10 +14,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::request::{Method, RequestInfo};
-use crate::engine::server::{EngineInner, HttpResponse, Target};
+use crate::engine::server::{EngineInner, HttpResponse};
 use crate::engine::websocket;
 
-use super::websocket_accept;
+use super::{decide_upgrade, Upgrade};
 
 pub async fn serve(listener: TcpListener, engine: Arc<EngineInner>, shutdown: CancellationToken) {
     loop {
@@ -106,23 +106,9 @@ async fn upgrade(
     request: &mut Request<Incoming>,
     info: RequestInfo,
 ) -> Response<Full<Bytes>> {
-    let accept = match websocket_accept(
-        info.header("sec-websocket-key"),
-        info.header("sec-websocket-version"),
-    ) {
-        Ok(accept) => accept,
-        Err(error) => return respond(HttpResponse::error(error)),
-    };
-    let target = match engine.verify(Method::Get, &info, true) {
-        Ok(target) => target,
-        Err(error) => return respond(HttpResponse::error(error)),
-    };
-    let id = match target {
-        Target::Handshake => match engine.admit(&info).await {
-            Ok(id) => id,
-            Err(refusal) => return respond(refusal),
-        },
-        Target::Session(_) => None,
+    let Upgrade { accept, target, id } = match decide_upgrade(&engine, &info).await {
+        Ok(upgrade) => upgrade,
+        Err(refusal) => return respond(refusal),
     };
     let on_upgrade = hyper::upgrade::on(request);
     tokio::spawn(async move {
