@@ -29,7 +29,8 @@ pub type Wake = ThreadsafeFunction<(), (), (), Status, false, true>;
 
 #[derive(Default)]
 struct Batch {
-    /// The events as JSON arrays separated by commas, without the enclosing brackets.
+    /// `[` and the events as JSON arrays separated by commas (closed by `take`); empty when
+    /// nothing is queued.
     text: String,
     attachments: Vec<Bytes>,
 }
@@ -56,13 +57,13 @@ impl EventQueue {
     }
 
     pub fn take(&self) -> NativeBatch {
-        let batch = std::mem::take(&mut *self.batch.lock());
-        let mut events = String::with_capacity(batch.text.len() + 2);
-        events.push('[');
-        events.push_str(&batch.text);
-        events.push(']');
+        let mut batch = std::mem::take(&mut *self.batch.lock());
+        if batch.text.is_empty() {
+            batch.text.push('[');
+        }
+        batch.text.push(']');
         NativeBatch {
-            events,
+            events: batch.text,
             attachments: (!batch.attachments.is_empty()).then(|| {
                 batch
                     .attachments
@@ -83,12 +84,7 @@ impl Upstream for EventQueue {
     fn push(&self, event: ProtocolEvent) {
         let was_empty = {
             let mut batch = self.batch.lock();
-            let was_empty = batch.text.is_empty();
-            if !was_empty {
-                batch.text.push(',');
-            }
-            append(&mut batch, event);
-            was_empty
+            add(&mut batch, event)
         };
         if was_empty {
             if let Some(wake) = self.wake.lock().as_ref() {
@@ -96,6 +92,14 @@ impl Upstream for EventQueue {
             }
         }
     }
+}
+
+/// Adds one event to the batch; true when it is the first (JS must then be woken).
+fn add(batch: &mut Batch, event: ProtocolEvent) -> bool {
+    let first = batch.text.is_empty();
+    batch.text.push(if first { '[' } else { ',' });
+    append(batch, event);
+    first
 }
 
 fn append(batch: &mut Batch, event: ProtocolEvent) {
@@ -194,13 +198,14 @@ mod tests {
 
     fn encode(events: Vec<ProtocolEvent>) -> (serde_json::Value, usize) {
         let mut batch = Batch::default();
-        for (i, event) in events.into_iter().enumerate() {
-            if i > 0 {
-                batch.text.push(',');
-            }
+        for event in events {
+            batch
+                .text
+                .push(if batch.text.is_empty() { '[' } else { ',' });
             append(&mut batch, event);
         }
-        let json = serde_json::from_str(&format!("[{}]", batch.text)).unwrap();
+        batch.text.push(']');
+        let json = serde_json::from_str(&batch.text).unwrap();
         (json, batch.attachments.len())
     }
 

@@ -212,7 +212,7 @@ impl EngineInner {
         let flush_pending =
             drain && session.transport() == Transport::Polling && !session.outbox.is_empty();
         if !flush_pending {
-            self.sessions.write().remove(&session.id);
+            self.forget(&session.id);
             return;
         }
         let engine = Arc::downgrade(self);
