@@ -268,16 +268,20 @@ class Server extends EventEmitter {
   /** Drains the events Rust queued: one crossing and one JSON.parse for the whole batch. */
   _drain() {
     const batch = this._native.takeEvents();
-    const events = JSON.parse(batch.events);
     let firstError;
-    for (const event of events) {
-      try {
-        this._dispatch(event, batch.attachments);
-      } catch (err) {
-        // A throwing listener must not cost other clients their events; rethrow it afterwards,
-        // as an uncaught exception, like socket.io would.
-        if (firstError === undefined) firstError = err;
+    try {
+      for (const event of JSON.parse(batch.events)) {
+        try {
+          this._dispatch(event, batch.attachments);
+        } catch (err) {
+          // A throwing listener must not cost other clients their events; rethrow it afterwards,
+          // as an uncaught exception, like socket.io would.
+          if (firstError === undefined) firstError = err;
+        }
       }
+    } finally {
+      // Broadcasts made by this batch's handlers are written together from here.
+      this._native.releaseBroadcasts();
     }
     if (firstError !== undefined) {
       process.nextTick(() => {

@@ -92,6 +92,10 @@ impl Upstream for EventQueue {
             }
         }
     }
+
+    fn pending(&self) -> bool {
+        !self.batch.lock().text.is_empty()
+    }
 }
 
 /// Adds one event to the batch; true when it is the first (JS must then be woken).

@@ -160,10 +160,18 @@ impl NativeServer {
         Ok(bound.into())
     }
 
-    /// Everything that happened since the last call, as one batch.
+    /// Everything that happened since the last call, as one batch. Broadcasts made while JS
+    /// dispatches it are flushed together at `releaseBroadcasts`.
     #[napi]
     pub fn take_events(&self) -> NativeBatch {
+        self.protocol.hold_broadcasts();
         self.events.take()
+    }
+
+    /// Ends the dispatch of a batch: the broadcasts it made go out now.
+    #[napi]
+    pub fn release_broadcasts(&self) {
+        self.protocol.release_broadcasts();
     }
 
     /// Answers a polling (or error) request that Node's HTTP server received under our path.

@@ -7,7 +7,6 @@
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
 use std::os::fd::AsRawFd;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use bytes::{Buf, Bytes};
@@ -236,29 +235,76 @@ impl WsWriter {
 
 /// Writers with frames queued by broadcasts, flushed together by one task: broadcasts issued
 /// before that task runs share its writes, so a busy socket gets several frames per syscall.
-#[derive(Default)]
+/// The flush also waits for the code that may broadcast next: while held (JS is dispatching a
+/// batch of events) it does not start, and when it would start while `defer` says more events
+/// are on their way to JS, it waits for their batch to be dispatched. Each write wakes the
+/// peer, so a burst of broadcasts costs a fraction of the syscalls; the wait is at most one
+/// dispatch of the batch that is already queued.
 pub struct FlushQueue {
-    writers: Mutex<Vec<Arc<WsWriter>>>,
-    scheduled: std::sync::atomic::AtomicBool,
+    pending: Mutex<Pending>,
+    defer: Box<dyn Fn() -> bool + Send + Sync>,
+}
+
+#[derive(Default)]
+struct Pending {
+    writers: Vec<Arc<WsWriter>>,
+    held: bool,
+    scheduled: bool,
+    /// The pending flush already waited once for a dispatch; it does not wait again.
+    deferred: bool,
 }
 
 impl FlushQueue {
+    pub fn new(defer: impl Fn() -> bool + Send + Sync + 'static) -> Self {
+        Self {
+            pending: Mutex::default(),
+            defer: Box::new(defer),
+        }
+    }
+
     pub fn add(
         self: &Arc<Self>,
         runtime: &tokio::runtime::Handle,
         writers: impl IntoIterator<Item = Arc<WsWriter>>,
     ) {
-        self.writers.lock().extend(writers);
-        if !self.scheduled.swap(true, Ordering::AcqRel) {
-            let queue = self.clone();
-            runtime.spawn(async move {
-                queue.scheduled.store(false, Ordering::Release);
-                let writers = std::mem::take(&mut *queue.writers.lock());
-                for writer in writers {
-                    writer.flush();
-                }
-            });
+        let mut pending = self.pending.lock();
+        pending.writers.extend(writers);
+        self.schedule(&mut pending, runtime);
+    }
+
+    pub fn hold(&self) {
+        self.pending.lock().held = true;
+    }
+
+    pub fn release(self: &Arc<Self>, runtime: &tokio::runtime::Handle) {
+        let mut pending = self.pending.lock();
+        pending.held = false;
+        self.schedule(&mut pending, runtime);
+    }
+
+    fn schedule(self: &Arc<Self>, pending: &mut Pending, runtime: &tokio::runtime::Handle) {
+        if pending.held || pending.scheduled || pending.writers.is_empty() {
+            return;
         }
+        pending.scheduled = true;
+        let queue = self.clone();
+        runtime.spawn(async move {
+            let writers = {
+                let mut pending = queue.pending.lock();
+                pending.scheduled = false;
+                if !pending.deferred && (queue.defer)() {
+                    // The dispatch of the queued events ends with `release`.
+                    pending.held = true;
+                    pending.deferred = true;
+                    return;
+                }
+                pending.deferred = false;
+                std::mem::take(&mut pending.writers)
+            };
+            for writer in writers {
+                writer.flush();
+            }
+        });
     }
 }
 
@@ -319,6 +365,52 @@ mod tests {
         let mut got = vec![0u8; 12];
         client.read_exact(&mut got).await.unwrap();
         assert_eq!(got, b"\x81\x024a\x81\x024b\x81\x024c");
+    }
+
+    #[tokio::test]
+    async fn a_held_flush_waits_for_release_and_defers_only_once() {
+        let (server, mut client) = pair().await;
+        server.writable().await.unwrap();
+        let writer = Arc::new(WsWriter::new(server, 1 << 20));
+        let events_waiting = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let queue = Arc::new(FlushQueue::new({
+            let events_waiting = events_waiting.clone();
+            move || events_waiting.load(std::sync::atomic::Ordering::SeqCst)
+        }));
+        let runtime = tokio::runtime::Handle::current();
+        let queue_frame = |text: &str| {
+            let Ok(Queued::NeedsFlush) = writer.queue([&Frame::text(text.into())], false) else {
+                return;
+            };
+            queue.add(&runtime, [writer.clone()]);
+        };
+
+        queue.hold();
+        queue_frame("4a");
+        tokio::task::yield_now().await;
+        assert!(!writer.is_idle(), "held: nothing is written");
+
+        // Released while events still wait for JS: the flush waits for their dispatch once…
+        queue.release(&runtime);
+        tokio::task::yield_now().await;
+        assert!(
+            !writer.is_idle(),
+            "deferred until the waiting events are dispatched"
+        );
+        queue_frame("4b");
+        // …and the dispatch's release flushes, even if more events arrived meanwhile.
+        queue.release(&runtime);
+        let mut got = vec![0u8; 8];
+        let within = std::time::Duration::from_secs(5);
+        let read = tokio::time::timeout(within, client.read_exact(&mut got)).await;
+        read.expect("flushed after the dispatch").unwrap();
+        assert_eq!(got, b"\x81\x024a\x81\x024b");
+
+        events_waiting.store(false, std::sync::atomic::Ordering::SeqCst);
+        queue_frame("4c");
+        let read = tokio::time::timeout(within, client.read_exact(&mut got[..4])).await;
+        read.expect("flushed at once when no events wait").unwrap();
+        assert_eq!(&got[..4], b"\x81\x024c");
     }
 
     #[tokio::test]

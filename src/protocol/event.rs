@@ -51,4 +51,7 @@ pub enum ProtocolEvent {
 /// Receives the protocol's events; must not block.
 pub trait Upstream: Send + Sync {
     fn push(&self, event: ProtocolEvent);
+
+    /// Events wait to be dispatched (their handlers may broadcast).
+    fn pending(&self) -> bool;
 }

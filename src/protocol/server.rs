@@ -41,11 +41,15 @@ impl ProtocolInner {
         connect_timeout: Duration,
         runtime: tokio::runtime::Handle,
     ) -> Arc<Self> {
+        let flush = Arc::new(FlushQueue::new({
+            let upstream = upstream.clone();
+            move || upstream.pending()
+        }));
         Arc::new(Self {
             upstream,
             connect_timeout: ConnectTimeout::start(connect_timeout, &runtime),
             runtime,
-            flush: Arc::default(),
+            flush,
             clients: RwLock::new(HashMap::new()),
             namespaces: RwLock::new(HashMap::new()),
         })
@@ -157,6 +161,15 @@ impl ProtocolInner {
             volatile,
             reached,
         );
+    }
+
+    /// Broadcasts from now on wait for `release_broadcasts` before they are written.
+    pub fn hold_broadcasts(&self) {
+        self.flush.hold();
+    }
+
+    pub fn release_broadcasts(&self) {
+        self.flush.release(&self.runtime);
     }
 
     pub fn join(&self, nsp: &str, sid: &str, rooms: Vec<String>) {
