@@ -207,6 +207,28 @@ describe('namespaces', () => {
     expect(got.b).toEqual([['all'], ['not r']]);
   });
 
+  test.each([true, false])('cleanupEmptyChildNamespaces: %s', async (cleanup) => {
+    const { io, url } = h.server({ cleanupEmptyChildNamespaces: cleanup });
+    const parent = io.of(/^\/dyn-\d+$/);
+    const connections = [];
+    parent.on('connection', (socket) => connections.push(socket.nsp));
+    const first = await h.connect(io, url, TRANSPORTS.websocket, '/dyn-1');
+    const child = first.s.nsp;
+    expect(io._nsps.get('/dyn-1')).toBe(child);
+    first.c.disconnect();
+    await until(() => child.sockets.size === 0);
+    expect(io._nsps.has('/dyn-1')).toBe(!cleanup);
+    // Connecting again creates the child anew (when it was cleaned up) and it works as before.
+    const again = await h.connect(io, url, TRANSPORTS.polling, '/dyn-1');
+    expect(again.s.nsp === child).toBe(!cleanup);
+    expect(io.of('/dyn-1')).toBe(again.s.nsp);
+    const got = collect(again.c, 'm');
+    parent.emit('m', 'to children');
+    await roundTrip(again.c, again.s);
+    expect(got).toEqual([['to children']]);
+    expect(connections.length).toBe(2);
+  });
+
   test('multiplexing: one Manager, "/" and "/admin" over one connection', async () => {
     const { io, url } = h.server();
     for (const transport of Object.keys(TRANSPORTS)) {

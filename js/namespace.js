@@ -26,6 +26,8 @@ class Namespace extends EventEmitter {
     /** Sockets with `onAnyOutgoing` listeners, which broadcasts must notify. Usually empty. */
     this._outgoingWatchers = new Set();
     this._egg = new EggLayer(this);
+    /** The dynamic namespace (`io.of(RegExp | fn)`) this one was created from, if any. */
+    this._parent = undefined;
   }
 
   /** Adds a middleware `(socket, next) => …`; async functions may also throw to refuse. */
@@ -139,6 +141,9 @@ class Namespace extends EventEmitter {
   _remove(socket) {
     this.sockets.delete(socket.id);
     this._outgoingWatchers.delete(socket);
+    if (this._parent && this.sockets.size === 0 && this.server.opts.cleanupEmptyChildNamespaces) {
+      this.server._removeChild(this);
+    }
   }
 
   _dispatchEvent(socket, args) {

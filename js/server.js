@@ -159,7 +159,14 @@ class Server extends EventEmitter {
       for (const listener of parent.listeners(event)) child.on(event, listener);
     }
     parent._children.add(child);
+    child._parent = parent;
     return child;
+  }
+
+  /** `cleanupEmptyChildNamespaces`: a child namespace goes when its last socket does. */
+  _removeChild(child) {
+    this._nsps.delete(child.name);
+    child._parent._children.delete(child);
   }
 
   use(fn) {

@@ -26,6 +26,10 @@ impl Namespace {
         self.sockets.remove(sid);
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.sockets.is_empty()
+    }
+
     pub fn contains(&self, sid: &str) -> bool {
         self.sockets.contains_key(sid)
     }

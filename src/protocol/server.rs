@@ -67,20 +67,37 @@ impl ProtocolInner {
         self.namespaces.read().get(nsp).cloned()
     }
 
-    fn namespace_or_create(&self, nsp: &str) -> Arc<Mutex<Namespace>> {
-        if let Some(namespace) = self.namespace(nsp) {
-            return namespace;
+    /// Adds a socket to namespace `nsp`, creating it when it is the first. The table's lock is
+    /// held until the socket is in, so `leave_namespace` cannot drop the namespace meanwhile.
+    fn join_namespace(&self, nsp: &str, sid: Id, client: Arc<Client>) {
+        {
+            let namespaces = self.namespaces.read();
+            if let Some(namespace) = namespaces.get(nsp) {
+                namespace.lock().add(sid, client);
+                return;
+            }
         }
-        self.namespaces
-            .write()
-            .entry(nsp.to_owned())
-            .or_default()
-            .clone()
+        let mut namespaces = self.namespaces.write();
+        let namespace = namespaces.entry(nsp.to_owned()).or_default();
+        namespace.lock().add(sid, client);
     }
 
+    /// Removes a socket; an empty namespace is dropped, so namespaces created on the fly (one
+    /// per chat room, say) do not pile up.
     pub fn leave_namespace(&self, nsp: &str, sid: &str) {
-        if let Some(namespace) = self.namespace(nsp) {
-            namespace.lock().remove(sid);
+        let Some(namespace) = self.namespace(nsp) else {
+            return;
+        };
+        let now_empty = {
+            let mut namespace = namespace.lock();
+            namespace.remove(sid);
+            namespace.is_empty()
+        };
+        if now_empty {
+            let mut namespaces = self.namespaces.write();
+            if namespaces.get(nsp).is_some_and(|n| n.lock().is_empty()) {
+                namespaces.remove(nsp);
+            }
         }
     }
 
@@ -94,9 +111,7 @@ impl ProtocolInner {
         }
         let sid: Id = Arc::from(sid);
         client.add_socket(nsp, sid.clone());
-        self.namespace_or_create(nsp)
-            .lock()
-            .add(sid.clone(), client.clone());
+        self.join_namespace(nsp, sid.clone(), client.clone());
         let reply = format!("{{\"sid\":\"{sid}\"}}");
         client.send(&[control_frame(PacketKind::Connect, nsp, &reply)], false)
     }
