@@ -152,6 +152,16 @@ export interface ServerOptions {
    * HTTP 403 `{"code":4,"message":err}`.
    */
   allowRequest?: (req: IncomingMessage, fn: (err: string | null | undefined, success: boolean) => void) => void;
+  /**
+   * Connection state recovery: a client that lost its connection (not one that left on purpose)
+   * and comes back within `maxDisconnectionDuration` (ms, default 2 minutes) gets its socket id,
+   * rooms and `data` back, plus the packets it missed; `socket.recovered` is then true. With
+   * `skipMiddlewares` (default true) a recovered socket skips the namespace middleware. Every
+   * stored packet carries its offset as an extra last argument, as in socket.io.
+   */
+  connectionStateRecovery?: { maxDisconnectionDuration?: number; skipMiddlewares?: boolean };
+  /** A child of a dynamic namespace is removed when its last socket leaves. */
+  cleanupEmptyChildNamespaces?: boolean;
   // Accepted for compatibility with socket.io configurations; not acted on yet.
   serveClient?: boolean;
   cors?: any;
@@ -159,8 +169,6 @@ export interface ServerOptions {
   cookie?: any;
   perMessageDeflate?: boolean | object;
   httpCompression?: boolean | object;
-  connectionStateRecovery?: object;
-  cleanupEmptyChildNamespaces?: boolean;
   addTrailingSlash?: boolean;
 }
 

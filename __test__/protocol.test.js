@@ -153,7 +153,7 @@ describe('DISCONNECT', () => {
     const socket = await connected;
     const reason = once(socket, 'disconnect');
     ws.send('41');
-    expect(await reason).toBe('client namespace disconnect');
+    expect((await reason)[0]).toBe('client namespace disconnect');
     ws.send('40');
     expect(await ws.nextPacket()).toMatch(/^40\{"sid":/);
   });
@@ -173,7 +173,7 @@ describe('DISCONNECT', () => {
     const reason = once(socket, 'disconnect');
     socket.disconnect();
     expect(await ws.next()).toBe('41');
-    expect(await reason).toBe('server namespace disconnect');
+    expect((await reason)[0]).toBe('server namespace disconnect');
   });
 
   test('engine close "1" → reason "transport close"', async () => {
@@ -182,7 +182,7 @@ describe('DISCONNECT', () => {
     const { ws } = await wsConnected(port);
     const reason = once(await connected, 'disconnect');
     ws.send('1');
-    expect(await reason).toBe('transport close');
+    expect((await reason)[0]).toBe('transport close');
   });
 });
 

@@ -6,6 +6,7 @@ const { Adapter } = require('./adapter');
 const { BroadcastOperator } = require('./broadcast-operator');
 const { EggLayer } = require('./egg/layer');
 const { assertNotReserved } = require('./reserved');
+const { SessionStore, privateSessionId } = require('./recovery');
 
 const emitReserved = EventEmitter.prototype.emit;
 
@@ -28,6 +29,9 @@ class Namespace extends EventEmitter {
     this._egg = new EggLayer(this);
     /** The dynamic namespace (`io.of(RegExp | fn)`) this one was created from, if any. */
     this._parent = undefined;
+    const recovery = server.opts.connectionStateRecovery;
+    /** Sessions of disconnected sockets, when connection state recovery is on. */
+    this._sessions = recovery ? new SessionStore(recovery.maxDisconnectionDuration) : undefined;
   }
 
   /** Adds a middleware `(socket, next) => …`; async functions may also throw to refuse. */
@@ -117,25 +121,49 @@ class Namespace extends EventEmitter {
 
   /** A client asked to join: run the middleware, then admit or refuse. */
   _add(client, sid, auth) {
-    const socket = new Socket(this, client, sid, auth);
+    const recovery = this.server.opts.connectionStateRecovery;
+    const socket = (recovery && this._recover(client, auth)) || new Socket(this, client, sid, auth);
+    if (recovery && !socket.recovered) socket.pid = privateSessionId();
+    if (socket.recovered && recovery.skipMiddlewares) return this._admit(client, socket, undefined);
     const fns = [...this._egg.connectionMiddleware(), ...this._fns];
-    runMiddleware(fns, socket, (err) => {
-      if (client.closed || socket._refused) return;
-      const native = this.server._native;
-      if (err) {
-        const payload = { message: err.message };
-        if (err.data !== undefined) payload.data = err.data;
-        native.reject(client.id, this.name, JSON.stringify(payload));
-        return;
-      }
-      if (!native.accept(client.id, this.name, sid)) return;
-      this.sockets.set(sid, socket);
-      client._add(this.name, socket);
-      socket._onconnect();
-      this._egg.onConnection(socket);
-      emitReserved.call(this, 'connect', socket);
-      emitReserved.call(this, 'connection', socket);
-    });
+    runMiddleware(fns, socket, (err) => this._admit(client, socket, err));
+  }
+
+  /**
+   * Connection state recovery: the socket a returning client had, with its id, rooms and data,
+   * once the packets it missed are on their way (before the CONNECT reply, as in socket.io).
+   * @returns {Socket | undefined}
+   */
+  _recover(client, auth) {
+    const { pid, offset } = auth;
+    if (typeof pid !== 'string' || typeof offset !== 'string') return undefined;
+    const session = this._sessions.take(pid);
+    if (!session) return undefined;
+    if (!this.server._native.replayMissed(client.id, this.name, offset, session.rooms)) return undefined;
+    const socket = new Socket(this, client, session.sid, auth);
+    socket.pid = session.pid;
+    socket.data = session.data;
+    socket.recovered = true;
+    socket._pendingRooms = new Set(session.rooms);
+    return socket;
+  }
+
+  _admit(client, socket, err) {
+    if (client.closed || socket._refused) return;
+    const native = this.server._native;
+    if (err) {
+      const payload = { message: err.message };
+      if (err.data !== undefined) payload.data = err.data;
+      native.reject(client.id, this.name, JSON.stringify(payload));
+      return;
+    }
+    if (!native.accept(client.id, this.name, socket.id, socket.pid)) return;
+    this.sockets.set(socket.id, socket);
+    client._add(this.name, socket);
+    socket._onconnect();
+    this._egg.onConnection(socket);
+    emitReserved.call(this, 'connect', socket);
+    emitReserved.call(this, 'connection', socket);
   }
 
   _remove(socket) {

@@ -24,7 +24,7 @@ function resolveOptions(opts = {}) {
   const resolved = { ...DEFAULTS, ...opts };
   for (const name of U32_OPTIONS) {
     const value = resolved[name];
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 0xffffffff) {
+    if (!isU32(value)) {
       throw new TypeError(`option "${name}" must be a number between 0 and 4294967295, got ${String(value)}`);
     }
   }
@@ -36,10 +36,27 @@ function resolveOptions(opts = {}) {
       throw new TypeError(`option "${name}" must be a function, got ${typeof resolved[name]}`);
     }
   }
+  if (resolved.connectionStateRecovery) {
+    resolved.connectionStateRecovery = {
+      maxDisconnectionDuration: 2 * 60 * 1000,
+      skipMiddlewares: true,
+      ...resolved.connectionStateRecovery,
+    };
+    const { maxDisconnectionDuration } = resolved.connectionStateRecovery;
+    if (!isU32(maxDisconnectionDuration)) {
+      throw new TypeError(
+        `option "connectionStateRecovery.maxDisconnectionDuration" must be a number between 0 and 4294967295, got ${String(maxDisconnectionDuration)}`,
+      );
+    }
+  }
   if (!Array.isArray(resolved.transports) || resolved.transports.some((t) => t !== 'polling' && t !== 'websocket')) {
     throw new TypeError('option "transports" must be an array of "polling" and/or "websocket"');
   }
   return resolved;
+}
+
+function isU32(value) {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= 0xffffffff;
 }
 
 function nativeOptions(opts) {
@@ -53,6 +70,7 @@ function nativeOptions(opts) {
     transports: opts.transports,
     allowUpgrades: opts.allowUpgrades !== false,
     maxBufferedBytes: opts.maxBufferedBytes,
+    recoveryWindow: opts.connectionStateRecovery ? opts.connectionStateRecovery.maxDisconnectionDuration : undefined,
   };
 }
 

@@ -4,6 +4,7 @@ const { EventEmitter } = require('events');
 const { encodeArgs } = require('./binary');
 const { assertNotReserved } = require('./reserved');
 const { BroadcastOperator } = require('./broadcast-operator');
+const { RECOVERABLE_REASONS } = require('./recovery');
 
 const emitReserved = EventEmitter.prototype.emit;
 
@@ -30,6 +31,8 @@ class Socket extends EventEmitter {
     this.data = {};
     this.connected = false;
     this.recovered = false;
+    /** Private session id for connection state recovery (only the client knows it too). */
+    this.pid = undefined;
     /** @type {Map<number, Function> | undefined} created by the first emit that expects an ack */
     this._acks = undefined;
     this.flags = NO_FLAGS;
@@ -89,7 +92,13 @@ class Socket extends EventEmitter {
     const packet = [event, ...args];
     this._notifyOutgoing(packet);
     const { data, attachments } = encodeArgs(packet);
-    this.server._native.emit(this.client.id, this.nsp.name, ackId, data, attachments, Boolean(flags.volatile));
+    const native = this.server._native;
+    if (ackId === -1 && this.nsp._sessions) {
+      // As a broadcast to its own room, the packet is kept (with an offset) for recovery.
+      native.broadcast(this.nsp.name, [this.id], [], data, attachments, Boolean(flags.volatile));
+    } else {
+      native.emit(this.client.id, this.nsp.name, ackId, data, attachments, Boolean(flags.volatile));
+    }
     return true;
   }
 
@@ -337,14 +346,20 @@ class Socket extends EventEmitter {
    */
   _onclose(reason, notifyClient = false) {
     if (!this.connected) return;
-    emitReserved.call(this, 'disconnecting', reason);
+    // socket.io passes the transport's account of an error as a second argument; the listeners
+    // get the same arity here, with nothing to tell.
+    const description = undefined;
+    emitReserved.call(this, 'disconnecting', reason, description);
+    if (this.nsp._sessions && RECOVERABLE_REASONS.has(reason)) {
+      this.nsp._sessions.persist({ sid: this.id, pid: this.pid, rooms: [...this.rooms], data: this.data });
+    }
     const native = this.server._native;
     if (notifyClient) native.disconnectSocket(this.client.id, this.nsp.name);
     else native.removeSocket(this.nsp.name, this.id);
     this.nsp._remove(this);
     this.client._remove(this);
     this.connected = false;
-    emitReserved.call(this, 'disconnect', reason);
+    emitReserved.call(this, 'disconnect', reason, description);
   }
 }
 

@@ -17,9 +17,16 @@ pub struct NativeOptions {
     pub transports: Vec<String>,
     pub allow_upgrades: bool,
     pub max_buffered_bytes: u32,
+    /// `connectionStateRecovery.maxDisconnectionDuration` when recovery is on.
+    pub recovery_window: Option<u32>,
 }
 
 impl NativeOptions {
+    pub fn recovery_window(&self) -> Option<Duration> {
+        self.recovery_window
+            .map(|ms| Duration::from_millis(ms.into()))
+    }
+
     pub fn engine_config(&self) -> EngineConfig {
         let mut path = self.path.trim_end_matches('/').to_owned();
         path.push('/');

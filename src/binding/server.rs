@@ -101,6 +101,7 @@ impl NativeServer {
         let protocol = ProtocolInner::new(
             events.clone(),
             Duration::from_millis(options.connect_timeout.into()),
+            options.recovery_window(),
             runtime,
         );
         let engine = EngineInner::new(options.engine_config(), Arc::new(protocol.clone()));
@@ -223,8 +224,22 @@ impl NativeServer {
     }
 
     #[napi]
-    pub fn accept(&self, conn: u32, nsp: String, sid: String) -> bool {
-        self.protocol.accept(conn, &nsp, &sid)
+    pub fn accept(&self, conn: u32, nsp: String, sid: String, pid: Option<String>) -> bool {
+        self.protocol.accept(conn, &nsp, &sid, pid.as_deref())
+    }
+
+    /// Connection state recovery: sends a returning socket (in `rooms`) the packets it missed
+    /// after `offset`, the last one it saw; false, sending nothing, when `offset` is unknown
+    /// (too old, or from another server) and the socket cannot recover.
+    #[napi]
+    pub fn replay_missed(
+        &self,
+        conn: u32,
+        nsp: String,
+        offset: String,
+        rooms: Vec<String>,
+    ) -> bool {
+        self.protocol.replay_missed(conn, &nsp, &offset, &rooms)
     }
 
     #[napi]

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
 
+use crate::adapter::recovery::RecoveryLog;
 use crate::engine::server::ConnectionHandler;
 use crate::engine::session::{CloseReason, Session, SessionHandler};
 use crate::engine::ws_writer::FlushQueue;
@@ -25,6 +26,8 @@ pub struct ProtocolInner {
     runtime: tokio::runtime::Handle,
     flush: Arc<FlushQueue>,
     connect_timeout: ConnectTimeout,
+    /// Present when connection state recovery is on.
+    recovery: Option<Arc<RecoveryLog>>,
     clients: RwLock<HashMap<u32, Arc<Client>>>,
     namespaces: RwLock<HashMap<String, Arc<Mutex<Namespace>>>>,
 }
@@ -39,8 +42,26 @@ impl ProtocolInner {
     pub fn new(
         upstream: Arc<dyn Upstream>,
         connect_timeout: Duration,
+        recovery_window: Option<Duration>,
         runtime: tokio::runtime::Handle,
     ) -> Arc<Self> {
+        let recovery = recovery_window.map(|window| Arc::new(RecoveryLog::new(window)));
+        if let Some(log) = &recovery {
+            // Packets also expire when no broadcast comes to push them out.
+            let log = Arc::downgrade(log);
+            runtime.spawn(async move {
+                loop {
+                    let Some(interval) = log.upgrade().map(|log| log.trim_interval()) else {
+                        return;
+                    };
+                    tokio::time::sleep(interval).await;
+                    match log.upgrade() {
+                        Some(log) => log.trim(),
+                        None => return,
+                    }
+                }
+            });
+        }
         let flush = Arc::new(FlushQueue::new({
             let upstream = upstream.clone();
             move || upstream.pending()
@@ -48,6 +69,7 @@ impl ProtocolInner {
         Arc::new(Self {
             upstream,
             connect_timeout: ConnectTimeout::start(connect_timeout, &runtime),
+            recovery,
             runtime,
             flush,
             clients: RwLock::new(HashMap::new()),
@@ -102,7 +124,8 @@ impl ProtocolInner {
     }
 
     /// Admits a socket that JS middleware accepted; false when the client is already gone.
-    pub fn accept(&self, conn: u32, nsp: &str, sid: &str) -> bool {
+    /// `pid` is the socket's private session id when connection state recovery is on.
+    pub fn accept(&self, conn: u32, nsp: &str, sid: &str, pid: Option<&str>) -> bool {
         let Some(client) = self.client(conn) else {
             return false;
         };
@@ -112,7 +135,10 @@ impl ProtocolInner {
         let sid: Id = Arc::from(sid);
         client.add_socket(nsp, sid.clone());
         self.join_namespace(nsp, sid.clone(), client.clone());
-        let reply = format!("{{\"sid\":\"{sid}\"}}");
+        let reply = match pid {
+            Some(pid) => format!("{{\"sid\":\"{sid}\",\"pid\":\"{pid}\"}}"),
+            None => format!("{{\"sid\":\"{sid}\"}}"),
+        };
         client.send(&[control_frame(PacketKind::Connect, nsp, &reply)], false)
     }
 
@@ -162,11 +188,20 @@ impl ProtocolInner {
         ack: Option<u64>,
         reached: impl FnMut(&Id),
     ) {
+        let kind = event_kind(message.attachments.len());
+        let encode = |data: &str| broadcast::frames(kind, nsp, ack, data, &message.attachments);
+        // Stored even when nobody is connected: that is when clients are reconnecting.
+        let frames = match &self.recovery {
+            Some(log) if !volatile && ack.is_none() => {
+                log.store(nsp, &target.rooms, &target.except, |offset| {
+                    encode(&with_offset(message.data, offset))
+                })
+            }
+            _ => encode(message.data),
+        };
         let Some(namespace) = self.namespace(nsp) else {
             return;
         };
-        let kind = event_kind(message.attachments.len());
-        let frames = broadcast::frames(kind, nsp, ack, message.data, &message.attachments);
         broadcast::fan_out(
             &self.runtime,
             &self.flush,
@@ -185,6 +220,21 @@ impl ProtocolInner {
 
     pub fn release_broadcasts(&self) {
         self.flush.release(&self.runtime);
+    }
+
+    /// Sends a recovering socket (in `rooms`) what it missed since `offset`.
+    pub fn replay_missed(&self, conn: u32, nsp: &str, offset: &str, rooms: &[String]) -> bool {
+        let Some(client) = self.client(conn) else {
+            return false;
+        };
+        let missed = self
+            .recovery
+            .as_ref()
+            .and_then(|log| log.missed(nsp, offset, rooms));
+        match missed {
+            Some(frames) => frames.is_empty() || client.send(&frames, false),
+            None => false,
+        }
     }
 
     pub fn join(&self, nsp: &str, sid: &str, rooms: Vec<String>) {
@@ -244,6 +294,13 @@ impl ProtocolInner {
     pub fn session(&self, conn: u32) -> Option<Arc<Session>> {
         self.client(conn).map(|client| client.session.clone())
     }
+}
+
+/// The event's JSON array with `offset` appended as its last argument, where socket.io clients
+/// look for it.
+fn with_offset(data: &str, offset: &str) -> String {
+    let items = data.strip_suffix(']').unwrap_or(data);
+    format!("{items},\"{offset}\"]")
 }
 
 impl ConnectionHandler for Arc<ProtocolInner> {
