@@ -162,14 +162,74 @@ export interface ServerOptions {
   connectionStateRecovery?: { maxDisconnectionDuration?: number; skipMiddlewares?: boolean };
   /** A child of a dynamic namespace is removed when its last socket leaves. */
   cleanupEmptyChildNamespaces?: boolean;
-  // Accepted for compatibility with socket.io configurations; not acted on yet.
-  serveClient?: boolean;
-  cors?: any;
-  allowEIO3?: boolean;
-  cookie?: any;
-  perMessageDeflate?: boolean | object;
-  httpCompression?: boolean | object;
+  /** CORS, with the options of the `cors` npm package (as engine.io). @default false (no CORS headers) */
+  cors?: boolean | CorsOptions | CorsOptionsDelegate;
+  /** `Set-Cookie: io=<sid>` on polling handshakes (engine.io's defaults: `Path=/; HttpOnly; SameSite=Lax`). */
+  cookie?: boolean | CookieOptions;
+  /** Compresses polling answers of at least `threshold` bytes (gzip/deflate); `false` turns it off. @default { threshold: 1024 } */
+  httpCompression?: boolean | { threshold?: number };
+  /** `false`: the path is matched without its trailing slash (`/socket.io` prefix), as engine.io. @default true */
   addTrailingSlash?: boolean;
+  /** Serves `<path>/socket.io(.esm)?(.min)?.js(.map)?` from the installed socket.io-client. @default true */
+  serveClient?: boolean;
+  // Accepted for compatibility with socket.io configurations; not acted on yet.
+  allowEIO3?: boolean;
+  perMessageDeflate?: boolean | object;
+}
+
+/** `origin` of the `cors` package: allowed origin(s), `true` to reflect, or decided per request. */
+export type CorsOrigin =
+  | boolean
+  | string
+  | RegExp
+  | Array<string | RegExp>
+  | ((origin: string | undefined, cb: (err: Error | null, origin?: boolean | string | RegExp | Array<string | RegExp>) => void) => void);
+
+/** The options of the `cors` npm package. */
+export interface CorsOptions {
+  /** @default "*" */
+  origin?: CorsOrigin;
+  /** @default "GET,HEAD,PUT,PATCH,POST,DELETE" */
+  methods?: string | string[];
+  /** Reflects the request's `Access-Control-Request-Headers` when absent. */
+  allowedHeaders?: string | string[];
+  exposedHeaders?: string | string[];
+  credentials?: boolean;
+  maxAge?: number;
+  /** Passes preflight requests on to the engine instead of answering them. @default false */
+  preflightContinue?: boolean;
+  /** @default 204 */
+  optionsSuccessStatus?: number;
+}
+
+/** The `cors` package's per-request options. */
+export type CorsOptionsDelegate = (req: IncomingMessage, cb: (err: Error | null, options?: CorsOptions) => void) => void;
+
+/** engine.io's `cookie` option (the `cookie` package's attributes). */
+export interface CookieOptions {
+  /** @default "io" */
+  name?: string;
+  /** @default "/" */
+  path?: string | false;
+  /** @default true */
+  httpOnly?: boolean;
+  /** @default "lax" */
+  sameSite?: boolean | 'lax' | 'strict' | 'none';
+  domain?: string;
+  secure?: boolean;
+  maxAge?: number;
+  expires?: Date;
+  partitioned?: boolean;
+  priority?: 'low' | 'medium' | 'high';
+}
+
+/** What `connection_error` listeners receive: a request engine.io refused. */
+export interface EngineConnectionError {
+  req: IncomingMessage;
+  /** 0 Transport unknown, 1 Session ID unknown, 2 Bad handshake method, 3 Bad request, 4 Forbidden, 5 Unsupported protocol version. */
+  code: number;
+  message: string;
+  context: { [key: string]: any };
 }
 
 /** The options after defaults were applied (`io.opts`, `io.engine.opts`). */
@@ -183,13 +243,20 @@ export interface ResolvedServerOptions extends ServerOptions {
   transports: Transport[];
   allowUpgrades: boolean;
   maxBufferedBytes: number;
+  addTrailingSlash: boolean;
+  serveClient: boolean;
+  httpCompression: boolean | { threshold?: number };
+  cors: boolean | CorsOptions | CorsOptionsDelegate;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Server, Engine
 // ---------------------------------------------------------------------------------------------
 
-/** `io.engine`: the engine.io server, as far as users look at it. */
+/**
+ * `io.engine`: the engine.io server, as far as users look at it. Its events cost nothing until
+ * someone listens to them.
+ */
 export declare class Engine extends EventEmitter {
   constructor(io: Server);
   /** Open engine.io connections. */
@@ -197,6 +264,15 @@ export declare class Engine extends EventEmitter {
   readonly opts: ResolvedServerOptions;
   /** The session id generator; `undefined` for random ids. */
   generateId: GenerateId | undefined;
+  /** Each new engine.io session. */
+  on(event: 'connection', listener: (conn: Connection) => void): this;
+  /** A refused HTTP request or upgrade. */
+  on(event: 'connection_error', listener: (err: EngineConnectionError) => void): this;
+  /** The headers of a handshake's answer (polling) or 101 (websocket); changes are sent. */
+  on(event: 'initial_headers', listener: (headers: { [name: string]: string | string[] }, req: IncomingMessage) => void): this;
+  /** The headers of every transport answer (polling) and 101 (websocket); changes are sent. */
+  on(event: 'headers', listener: (headers: { [name: string]: string | string[] }, req: IncomingMessage) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
 export declare class Server extends EventEmitter {
@@ -386,8 +462,11 @@ export interface Connection extends EventEmitter {
   readonly readyState: 'open' | 'closed';
   readonly remoteAddress: string;
   readonly request: IncomingMessage;
+  /** engine.io protocol revision. */
+  readonly protocol: 4;
   close(): void;
   on(event: 'upgrade', listener: (transport: { name: Transport }) => void): this;
+  on(event: 'close', listener: (reason: string) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 

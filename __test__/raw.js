@@ -225,6 +225,31 @@ function stalledWebsocket(port, query = '') {
 }
 
 /** A masked client websocket text frame (for writing over a bare socket). */
+/** Sends a websocket upgrade request; resolves with the response head (status line and headers). */
+function rawUpgrade(port, path, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => {
+      const extra = Object.entries(headers)
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join('');
+      socket.write(
+        `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Sec-WebSocket-Key: ${crypto.randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`,
+      );
+    });
+    let data = '';
+    socket.on('data', (chunk) => {
+      data += chunk.toString('latin1');
+      const end = data.indexOf('\r\n\r\n');
+      if (end >= 0) {
+        socket.destroy();
+        resolve(data.slice(0, end + 2));
+      }
+    });
+    socket.on('error', reject);
+  });
+}
+
 function clientTextFrame(text) {
   const payload = Buffer.from(text);
   if (payload.length > 125) throw new Error('short frames only');
@@ -258,4 +283,4 @@ function rawTestScope() {
   };
 }
 
-module.exports = { SEP, request, pollingHandshake, Polling, Ws, wsConnected, stalledWebsocket, clientTextFrame, rawTestScope };
+module.exports = { SEP, request, pollingHandshake, Polling, Ws, wsConnected, stalledWebsocket, rawUpgrade, clientTextFrame, rawTestScope };

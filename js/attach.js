@@ -6,10 +6,7 @@
  * their frames never pass through JS; polling requests are parsed by Node and answered by Rust.
  */
 
-function engineMatcher(path) {
-  const prefix = path.replace(/\/$/, '') + '/';
-  return (url) => typeof url === 'string' && url.startsWith(prefix);
-}
+const { urlMatchers } = require('./http-options');
 
 function readBody(req, limit) {
   return new Promise((resolve, reject) => {
@@ -31,12 +28,12 @@ function readBody(req, limit) {
  */
 function attachToHttpServer(io, httpServer) {
   const native = io._native;
-  const matches = engineMatcher(io.opts.path);
+  const matches = urlMatchers(io.opts, Boolean(io._clientBundles));
   const appListeners = httpServer.listeners('request').slice();
   httpServer.removeAllListeners('request');
 
   const onRequest = (req, res) => {
-    if (!matches(req.url)) {
+    if (!matches.client(req.url) && !matches.engine(req.url)) {
       for (const listener of appListeners) listener.call(httpServer, req, res);
       return;
     }
@@ -56,11 +53,7 @@ function attachToHttpServer(io, httpServer) {
       )
       .then(
         (response) => {
-          res.writeHead(response.status, {
-            'Content-Type': response.contentType,
-            'Content-Length': response.body.length,
-            'Cache-Control': 'no-store',
-          });
+          res.writeHead(response.status, [...response.headers, 'Content-Length', String(response.body.length)]);
           res.end(response.body);
         },
         () => {
@@ -71,7 +64,7 @@ function attachToHttpServer(io, httpServer) {
   };
 
   const onUpgrade = (req, socket, head) => {
-    if (!matches(req.url)) return;
+    if (!matches.engine(req.url)) return;
     const fd = socket._handle && socket._handle.fd;
     if (typeof fd !== 'number' || fd < 0) {
       // No plain descriptor to hand over (e.g. a TLS socket): refuse rather than hang.

@@ -81,18 +81,19 @@ class Client {
   _onclose(reason) {
     this.closed = true;
     for (const socket of [...this.sockets.values()]) socket._onclose(reason);
+    if (this._conn) this._conn.emit('close', reason);
   }
 }
 
 /**
  * Rebuilds the handshake request as an `http.IncomingMessage` (headers, url, method, socket
  * address), which is what Egg, Koa and `generateId(req)` expect to read.
- * @param {{ headers: Record<string, string>, url: string, address: string, secure: boolean, query: object }} raw
+ * @param {{ headers: Record<string, string>, url: string, address: string, secure: boolean, query: object, method?: string }} raw
  */
 function requestFromHandshake(raw) {
   const socket = { remoteAddress: raw.address, encrypted: raw.secure };
   const req = new http.IncomingMessage(socket);
-  req.method = 'GET';
+  req.method = raw.method || 'GET';
   req.url = raw.url;
   req.headers = raw.headers;
   req.httpVersion = '1.1';
@@ -103,7 +104,10 @@ function requestFromHandshake(raw) {
   return req;
 }
 
-/** `socket.conn`: the engine.io connection, as far as users look at it. */
+/**
+ * `socket.conn` and what `io.engine` emits on `connection`: the engine.io connection, as far as
+ * users look at it. Emits `upgrade` and `close` (reason).
+ */
 class Connection extends EventEmitter {
   constructor(client) {
     super();
@@ -131,6 +135,11 @@ class Connection extends EventEmitter {
 
   get readyState() {
     return this._client.closed ? 'closed' : 'open';
+  }
+
+  /** engine.io protocol revision (EIO=4). */
+  get protocol() {
+    return 4;
   }
 
   get remoteAddress() {

@@ -1,5 +1,7 @@
 'use strict';
 
+const { cookieParts } = require('./http-options');
+
 /** socket.io 4.8's defaults, plus our own queue limit. */
 const DEFAULTS = {
   path: '/socket.io',
@@ -15,6 +17,11 @@ const DEFAULTS = {
    * and any other packet closes the connection (reason "transport error").
    */
   maxBufferedBytes: 16 * 1024 * 1024,
+  addTrailingSlash: true,
+  serveClient: true,
+  /** Polling answers of at least `threshold` bytes are gzip/deflate-compressed; false: never. */
+  httpCompression: { threshold: 1024 },
+  cors: false,
 };
 
 const U32_OPTIONS = ['pingInterval', 'pingTimeout', 'upgradeTimeout', 'connectTimeout', 'maxHttpBufferSize', 'maxBufferedBytes'];
@@ -59,7 +66,14 @@ function isU32(value) {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= 0xffffffff;
 }
 
-function nativeOptions(opts) {
+/**
+ * @param {ReturnType<typeof resolveOptions>} opts
+ * @param {{ json: string | undefined }} cors see http-options.js
+ * @param {{ dir: string, version: string } | undefined} client socket.io-client's bundles
+ */
+function nativeOptions(opts, cors, client) {
+  const cookie = cookieParts(opts.cookie);
+  const compression = opts.httpCompression;
   return {
     path: opts.path,
     pingInterval: opts.pingInterval,
@@ -70,6 +84,13 @@ function nativeOptions(opts) {
     transports: opts.transports,
     allowUpgrades: opts.allowUpgrades !== false,
     maxBufferedBytes: opts.maxBufferedBytes,
+    addTrailingSlash: opts.addTrailingSlash !== false,
+    cors: cors.json,
+    cookieName: cookie && cookie.name,
+    cookieAttributes: cookie && cookie.attributes,
+    compressionThreshold: compression ? Number(compression.threshold) || 0 : undefined,
+    clientDir: client && client.dir,
+    clientVersion: client && client.version,
     recoveryWindow: opts.connectionStateRecovery ? opts.connectionStateRecovery.maxDisconnectionDuration : undefined,
   };
 }

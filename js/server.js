@@ -7,18 +7,73 @@ const { Client, requestFromHandshake } = require('./client');
 const { attachBinary } = require('./binary');
 const { resolveOptions, nativeOptions } = require('./options');
 const { attachToHttpServer } = require('./attach');
+const { corsPolicy, clientBundles, headersObject, headerPairs } = require('./http-options');
 const { EggLayer } = require('./egg/layer');
 
 const emitLocal = EventEmitter.prototype.emit;
 
-const EVENT = { CONNECT: 0, EVENT: 1, ACK: 2, DISCONNECT: 3, CLOSE: 4, UPGRADE: 5, ERROR: 6 };
+const EVENT = { CONNECT: 0, EVENT: 1, ACK: 2, DISCONNECT: 3, CLOSE: 4, UPGRADE: 5, ERROR: 6, OPEN: 7, CONNECTION_ERROR: 8 };
 
-/** `io.engine`: the engine.io server, as far as users look at it. */
+/** The engine events Rust reports or asks about only while someone listens. */
+const HOOKED_EVENTS = new Set(['connection', 'connection_error', 'headers', 'initial_headers']);
+
+/**
+ * `io.engine`: the engine.io server, as far as users look at it. Emits `connection` (each new
+ * engine session), `connection_error` (a refused request), `initial_headers` and `headers`
+ * (response headers listeners may change) like engine.io.
+ */
 class Engine extends EventEmitter {
-  constructor(io) {
+  constructor(io, cors) {
     super();
     this._io = io;
     this._generateId = undefined;
+    this._cors = cors;
+    this._wants = undefined;
+    this._hookQueued = false;
+    const changed = (event) => {
+      if (!HOOKED_EVENTS.has(event) || this._hookQueued) return;
+      // 'newListener' fires before the listener is added: look once both are done.
+      this._hookQueued = true;
+      queueMicrotask(() => {
+        this._hookQueued = false;
+        this._installHttpHook();
+      });
+    };
+    this.on('newListener', changed);
+    this.on('removeListener', changed);
+    if (cors.resolve) this._installHttpHook();
+  }
+
+  /** Tells Rust which HTTP hooks to ask or report, when that changed. */
+  _installHttpHook() {
+    const wants = {
+      cors: Boolean(this._cors.resolve),
+      headers: this.listenerCount('headers') + this.listenerCount('initial_headers') > 0,
+      connectionError: this.listenerCount('connection_error') > 0,
+      connection: this.listenerCount('connection') > 0,
+    };
+    const key = JSON.stringify(wants);
+    if (key === this._wants) return;
+    this._wants = key;
+    const native = this._io._native;
+    native.setHttpHook(wants, (token, json) => this._answerHttp(token, JSON.parse(json)));
+  }
+
+  /** A question from the HTTP hook (see src/binding/http_hook.rs). */
+  _answerHttp(token, question) {
+    const native = this._io._native;
+    const req = requestFromHandshake(question.request);
+    if (question.kind === 'cors') {
+      this._cors.resolve(req, (answer) => native.answerHttp(token, answer));
+      return;
+    }
+    const headers = headersObject(question.headers);
+    try {
+      if (question.initial) this.emit('initial_headers', headers, req);
+      this.emit('headers', headers, req);
+    } finally {
+      native.answerHttp(token, JSON.stringify(headerPairs(headers)));
+    }
   }
 
   /**
@@ -85,14 +140,17 @@ class Server extends EventEmitter {
       srv = undefined;
     }
     this.opts = resolveOptions(opts);
-    this._native = new NativeServer(nativeOptions(this.opts), () => this._drain());
+    const cors = corsPolicy(this.opts.cors);
+    /** socket.io-client's bundles, served under `path` when `serveClient` is on. */
+    this._clientBundles = this.opts.serveClient === false ? undefined : clientBundles();
+    this._native = new NativeServer(nativeOptions(this.opts, cors, this._clientBundles), () => this._drain());
     /** @type {Map<string, Namespace>} */
     this._nsps = new Map();
     /** @type {Map<RegExp | Function, Namespace>} dynamic namespace matchers → parent */
     this._parentNsps = new Map();
     /** @type {Map<number, Client>} */
     this._clients = new Map();
-    this.engine = new Engine(this);
+    this.engine = new Engine(this, cors);
     this.httpServer = undefined;
     this._keepAlive = undefined;
     this._detach = undefined;
@@ -338,6 +396,17 @@ class Server extends EventEmitter {
       case EVENT.ERROR:
         if (client) client._onerror(new Error(event[2]));
         return;
+      case EVENT.OPEN: {
+        const connection = (client || this._newClient(conn)).conn;
+        connection._id = event[2];
+        this.engine.emit('connection', connection);
+        return;
+      }
+      case EVENT.CONNECTION_ERROR: {
+        const [, code, message, context, request] = event;
+        this.engine.emit('connection_error', { req: requestFromHandshake(request), code, message, context });
+        return;
+      }
     }
   }
 

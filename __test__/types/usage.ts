@@ -59,6 +59,19 @@ const count: number = engine.clientsCount;
 engine.generateId = async (req: http.IncomingMessage) => String(req.url);
 engine.generateId = undefined;
 const interval: number = engine.opts.pingInterval;
+engine.on('connection', (conn) => conn.on('close', (reason: string) => void [conn.id, conn.transport.name, reason]));
+engine.on('connection_error', (err) => void [err.req.url, err.code, err.message, err.context]);
+engine.on('headers', (headers, req) => {
+  headers['X-Served-By'] = String(req.url);
+});
+new Server({
+  cors: { origin: [/example\.com$/, 'http://localhost:3000'], credentials: true, methods: ['GET', 'POST'], maxAge: 600 },
+  cookie: { name: 'io', sameSite: 'strict' },
+  httpCompression: { threshold: 2048 },
+  addTrailingSlash: false,
+  serveClient: false,
+});
+new Server({ cors: { origin: (origin, cb) => cb(null, origin === 'http://a.com') }, cookie: true, httpCompression: false });
 
 // --- egg-style configuration ----------------------------------------------------------------------
 const auth: EggMiddleware = async (ctx, next) => {

@@ -11,10 +11,14 @@
 //! - `[4, conn, reason]` the connection closed
 //! - `[5, conn]` the connection upgraded to websocket
 //! - `[6, conn, message]` the client sent something that is not socket.io
+//! - `[7, conn, engineId]` a new engine.io session (only when JS asked for them)
+//! - `[8, code, message, context, request]` a refused HTTP request (context and request as in
+//!   `RequestInfo::to_json`)
 //!
 //! Binary attachments travel beside the text, indexed by position.
 
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use napi::bindgen_prelude::Buffer;
@@ -38,6 +42,8 @@ struct Batch {
 pub struct EventQueue {
     batch: Mutex<Batch>,
     wake: Mutex<Option<Wake>>,
+    /// Whether JS listens for new engine sessions (`io.engine.on('connection')`).
+    report_open: AtomicBool,
 }
 
 /// What `takeEvents` hands to JS.
@@ -53,6 +59,7 @@ impl EventQueue {
         Self {
             batch: Mutex::new(Batch::default()),
             wake: Mutex::new(Some(wake)),
+            report_open: AtomicBool::new(false),
         }
     }
 
@@ -74,6 +81,10 @@ impl EventQueue {
         }
     }
 
+    pub fn report_open(&self, report: bool) {
+        self.report_open.store(report, Ordering::Relaxed);
+    }
+
     /// Stops waking JS; dropping the threadsafe function lets Node exit.
     pub fn shut(&self) {
         self.wake.lock().take();
@@ -82,6 +93,10 @@ impl EventQueue {
 
 impl Upstream for EventQueue {
     fn push(&self, event: ProtocolEvent) {
+        if matches!(event, ProtocolEvent::Open { .. }) && !self.report_open.load(Ordering::Relaxed)
+        {
+            return;
+        }
         let was_empty = {
             let mut batch = self.batch.lock();
             add(&mut batch, event)
@@ -157,6 +172,21 @@ fn append(batch: &mut Batch, event: ProtocolEvent) {
             let _ = write!(out, "[6,{conn},");
             push_json_string(out, &message);
             out.push(']');
+        }
+        ProtocolEvent::Open { conn, sid } => {
+            let _ = write!(out, "[7,{conn},");
+            push_json_string(out, &sid);
+            out.push(']');
+        }
+        ProtocolEvent::ConnectionError {
+            code,
+            message,
+            context,
+            request,
+        } => {
+            let _ = write!(out, "[8,{code},");
+            push_json_string(out, &message);
+            let _ = write!(out, ",{context},{request}]");
         }
     }
 }

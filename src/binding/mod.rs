@@ -2,6 +2,7 @@
 //! JS makes. Thin on purpose: it converts values and delegates.
 
 mod events;
-mod handshake_hook;
+mod http_hook;
 mod options;
+mod questions;
 mod server;

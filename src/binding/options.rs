@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use napi_derive::napi;
 
-use crate::engine::config::EngineConfig;
+use napi::{Error, Result};
+
+use crate::engine::config::{ClientFiles, Cookie, CorsPolicy, EngineConfig};
 
 #[napi(object)]
 pub struct NativeOptions {
@@ -17,6 +19,19 @@ pub struct NativeOptions {
     pub transports: Vec<String>,
     pub allow_upgrades: bool,
     pub max_buffered_bytes: u32,
+    pub add_trailing_slash: bool,
+    /// JSON of the CORS options with the `cors` package's defaults applied (see
+    /// `engine::cors::Cors`); `"dynamic"` when user code decides per request.
+    pub cors: Option<String>,
+    pub cookie_name: Option<String>,
+    /// `; Path=/; HttpOnly; …`, as the `cookie` package formats them.
+    pub cookie_attributes: Option<String>,
+    /// None: `httpCompression: false`.
+    pub compression_threshold: Option<u32>,
+    /// socket.io-client's `dist/` directory and version, when `serveClient` is on and the
+    /// package is installed.
+    pub client_dir: Option<String>,
+    pub client_version: Option<String>,
     /// `connectionStateRecovery.maxDisconnectionDuration` when recovery is on.
     pub recovery_window: Option<u32>,
 }
@@ -27,10 +42,32 @@ impl NativeOptions {
             .map(|ms| Duration::from_millis(ms.into()))
     }
 
-    pub fn engine_config(&self) -> EngineConfig {
-        let mut path = self.path.trim_end_matches('/').to_owned();
-        path.push('/');
-        EngineConfig {
+    pub fn engine_config(&self) -> Result<EngineConfig> {
+        // engine.io drops one trailing slash, then adds it back unless told not to.
+        let mut path = self.path.strip_suffix('/').unwrap_or(&self.path).to_owned();
+        if self.add_trailing_slash {
+            path.push('/');
+        }
+        let cors = match self.cors.as_deref() {
+            None => CorsPolicy::Off,
+            Some("dynamic") => CorsPolicy::Dynamic,
+            Some(json) => CorsPolicy::Static(
+                serde_json::from_str(json)
+                    .map_err(|e| Error::from_reason(format!("invalid cors options: {e}")))?,
+            ),
+        };
+        let cookie = self.cookie_name.as_ref().map(|name| Cookie {
+            name: name.clone(),
+            attributes: self.cookie_attributes.clone().unwrap_or_default(),
+        });
+        let client_files = match (&self.client_dir, &self.client_version) {
+            (Some(dir), Some(version)) => Some(ClientFiles {
+                dir: dir.into(),
+                etag: format!("\"{version}\""),
+            }),
+            _ => None,
+        };
+        Ok(EngineConfig {
             path,
             ping_interval: Duration::from_millis(self.ping_interval.into()),
             ping_timeout: Duration::from_millis(self.ping_timeout.into()),
@@ -40,6 +77,10 @@ impl NativeOptions {
             allow_websocket: self.transports.iter().any(|t| t == "websocket"),
             allow_upgrades: self.allow_upgrades,
             max_buffered_bytes: self.max_buffered_bytes as usize,
-        }
+            cors,
+            cookie,
+            compression_threshold: self.compression_threshold.map(|t| t as usize),
+            client_files,
+        })
     }
 }

@@ -10,15 +10,17 @@ use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::request::{Method, RequestInfo};
+use crate::engine::http::HttpHook;
+use crate::engine::request::RequestInfo;
 use crate::engine::server::{EngineInner, HandshakeDecision, HandshakeHook};
 use crate::entry::{handoff, listener};
 use crate::protocol::broadcast::Target;
 use crate::protocol::server::{Outgoing, ProtocolInner};
 
 use super::events::{EventQueue, NativeBatch};
-use super::handshake_hook::HandshakeRequests;
+use super::http_hook::HttpHooks;
 use super::options::NativeOptions;
+use super::questions::Questions;
 
 #[napi]
 pub struct NativeServer {
@@ -26,7 +28,8 @@ pub struct NativeServer {
     protocol: Arc<ProtocolInner>,
     events: Arc<EventQueue>,
     shutdown: CancellationToken,
-    handshake_requests: parking_lot::Mutex<Option<Arc<HandshakeRequests>>>,
+    handshake_requests: parking_lot::Mutex<Option<Arc<Questions<HandshakeDecision>>>>,
+    http_hooks: parking_lot::Mutex<Option<Arc<HttpHooks>>>,
     /// Our own listener's task; it ends (and frees the port) after `shutdown` is cancelled.
     listener: parking_lot::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
@@ -52,8 +55,21 @@ pub struct NativeTarget {
 #[napi(object)]
 pub struct NativeResponse {
     pub status: u32,
-    pub content_type: String,
+    /// `[name, value, name, value, …]`, without `Content-Length`.
+    pub headers: Vec<String>,
     pub body: Buffer,
+}
+
+/// Which HTTP hooks JS wants asked or told about.
+#[napi(object)]
+pub struct NativeHttpWants {
+    /// The CORS origin is a function or a RegExp.
+    pub cors: bool,
+    /// `initial_headers` or `headers` listeners exist.
+    pub headers: bool,
+    pub connection_error: bool,
+    /// `io.engine.on('connection')`: report each new engine session.
+    pub connection: bool,
 }
 
 /// Borrows the JS values for the length of the call: each attachment is copied once, into the
@@ -104,13 +120,14 @@ impl NativeServer {
             options.recovery_window(),
             runtime,
         );
-        let engine = EngineInner::new(options.engine_config(), Arc::new(protocol.clone()));
+        let engine = EngineInner::new(options.engine_config()?, Arc::new(protocol.clone()));
         Ok(Self {
             engine,
             protocol,
             events,
             shutdown: CancellationToken::new(),
             handshake_requests: parking_lot::Mutex::new(None),
+            http_hooks: parking_lot::Mutex::new(None),
             listener: parking_lot::Mutex::new(None),
         })
     }
@@ -184,8 +201,8 @@ impl NativeServer {
         body: Buffer,
     ) -> Result<PromiseRaw<'env, NativeResponse>> {
         let engine = self.engine.clone();
-        let method = Method::parse(&request.method);
         let request = RequestInfo::new(
+            request.method,
             request.url,
             header_pairs(request.headers),
             request.remote_address,
@@ -193,10 +210,16 @@ impl NativeServer {
         );
         let body = Bytes::from(Vec::<u8>::from(body));
         env.spawn_future(async move {
-            let response = engine.handle_http(method, request, body).await;
+            let response = engine.serve_http(request, body).await;
+            let headers = response
+                .headers
+                .into_iter()
+                .filter(|(name, _)| !name.eq_ignore_ascii_case("content-length"))
+                .flat_map(|(name, value)| [name.into_owned(), value])
+                .collect();
             Ok(NativeResponse {
                 status: response.status.into(),
-                content_type: response.content_type.to_owned(),
+                headers,
                 body: Buffer::from(response.body.to_vec()),
             })
         })
@@ -214,7 +237,13 @@ impl NativeServer {
         remote_address: String,
     ) -> Result<()> {
         let stream = handoff::duplicate(fd).map_err(|e| Error::new(Status::GenericFailure, e))?;
-        let request = RequestInfo::new(url, header_pairs(headers), remote_address, false);
+        let request = RequestInfo::new(
+            "GET".to_owned(),
+            url,
+            header_pairs(headers),
+            remote_address,
+            false,
+        );
         let head = Bytes::from(Vec::<u8>::from(head));
         let engine = self.engine.clone();
         napi::bindgen_prelude::spawn(async move {
@@ -395,7 +424,7 @@ impl NativeServer {
                     .callee_handled::<false>()
                     .weak::<true>()
                     .build_callback(|ctx| Ok(FnArgs::from(ctx.value)))?;
-                let requests = Arc::new(HandshakeRequests::new(call));
+                let requests = Arc::new(Questions::new(call));
                 *self.handshake_requests.lock() = Some(requests.clone());
                 Some(requests as Arc<dyn HandshakeHook>)
             }
@@ -419,6 +448,52 @@ impl NativeServer {
                 HandshakeDecision::Refuse(text)
             };
             requests.resolve(token, decision);
+        }
+    }
+
+    /// Installs the HTTP hooks JS wants (see `http_hook`): `ask(token, json)` must answer with
+    /// `answerHttp`, now or later.
+    #[napi]
+    pub fn set_http_hook(
+        &self,
+        wants: NativeHttpWants,
+        ask: Option<Function<FnArgs<(u32, String)>, ()>>,
+    ) -> Result<()> {
+        self.events.report_open(wants.connection);
+        let questions = match ask.filter(|_| wants.cors || wants.headers) {
+            Some(ask) => Some(Questions::new(
+                ask.build_threadsafe_function::<(u32, String)>()
+                    .callee_handled::<false>()
+                    .weak::<true>()
+                    .build_callback(|ctx| Ok(FnArgs::from(ctx.value)))?,
+            )),
+            None => None,
+        };
+        let hooks = (questions.is_some() || wants.connection_error).then(|| {
+            Arc::new(HttpHooks {
+                questions,
+                events: self.events.clone(),
+                cors: wants.cors,
+                headers: wants.headers,
+                connection_error: wants.connection_error,
+            })
+        });
+        *self.http_hooks.lock() = hooks.clone();
+        self.engine
+            .set_http_hook(hooks.map(|hooks| hooks as Arc<dyn HttpHook>));
+        Ok(())
+    }
+
+    /// The answer to an HTTP hook question (see `http_hook`).
+    #[napi]
+    pub fn answer_http(&self, token: u32, answer: String) {
+        if let Some(questions) = self
+            .http_hooks
+            .lock()
+            .as_ref()
+            .and_then(|hooks| hooks.questions.as_ref())
+        {
+            questions.resolve(token, answer);
         }
     }
 

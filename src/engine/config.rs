@@ -1,10 +1,13 @@
 //! Engine options, with socket.io 4.8's defaults.
 
+use std::path::PathBuf;
 use std::time::Duration;
+
+use super::cors::Cors;
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
-    /// Always ends with `/`.
+    /// The prefix of the URLs served: ends with `/` unless `addTrailingSlash` is false.
     pub path: String,
     pub ping_interval: Duration,
     pub ping_timeout: Duration,
@@ -15,6 +18,37 @@ pub struct EngineConfig {
     pub allow_upgrades: bool,
     /// Bytes a session may have queued before it is treated as a slow client.
     pub max_buffered_bytes: usize,
+    pub cors: CorsPolicy,
+    pub cookie: Option<Cookie>,
+    /// Polling answers of at least this many bytes are compressed; None: never.
+    pub compression_threshold: Option<usize>,
+    /// socket.io-client's bundles, served under the path when `serveClient` is on.
+    pub client_files: Option<ClientFiles>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub enum CorsPolicy {
+    #[default]
+    Off,
+    Static(Cors),
+    /// Decided per request by user code in JS (a function or RegExp origin).
+    Dynamic,
+}
+
+/// engine.io's `cookie` option: `Set-Cookie: <name>=<sid><attributes>` on polling handshakes.
+#[derive(Debug, Clone)]
+pub struct Cookie {
+    pub name: String,
+    /// Already formatted by JS, e.g. `; Path=/; HttpOnly; SameSite=Lax`.
+    pub attributes: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClientFiles {
+    /// socket.io-client's `dist/` directory.
+    pub dir: PathBuf,
+    /// The quoted client version, as socket.io's `ETag`.
+    pub etag: String,
 }
 
 impl Default for EngineConfig {
@@ -29,6 +63,10 @@ impl Default for EngineConfig {
             allow_websocket: true,
             allow_upgrades: true,
             max_buffered_bytes: 16 * 1024 * 1024,
+            cors: CorsPolicy::Off,
+            cookie: None,
+            compression_threshold: Some(1024),
+            client_files: None,
         }
     }
 }

@@ -39,13 +39,35 @@ impl EngineError {
             _ => 400,
         }
     }
+}
 
-    pub fn body(self) -> String {
-        format!(
-            "{{\"code\":{},\"message\":\"{}\"}}",
-            self.code(),
-            self.message()
-        )
+/// A refused request: the error clients see, and what engine.io's `connection_error` event
+/// reports as its `context` (a JSON object).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    pub error: EngineError,
+    pub context: serde_json::Value,
+}
+
+impl Refusal {
+    pub fn new(error: EngineError) -> Self {
+        Self::with(error, serde_json::Value::Object(Default::default()))
+    }
+
+    pub fn with(error: EngineError, context: serde_json::Value) -> Self {
+        Self { error, context }
+    }
+
+    /// The context's `message` when it has one (an `allowRequest` refusal), else the error's.
+    pub fn message(&self) -> &str {
+        self.context
+            .get("message")
+            .and_then(|m| m.as_str())
+            .unwrap_or(self.error.message())
+    }
+
+    pub fn body(&self) -> String {
+        serde_json::json!({ "code": self.error.code(), "message": self.message() }).to_string()
     }
 }
 
@@ -56,9 +78,14 @@ mod tests {
     #[test]
     fn bodies_match_engine_io() {
         assert_eq!(
-            EngineError::UnknownTransport.body(),
+            Refusal::new(EngineError::UnknownTransport).body(),
             r#"{"code":0,"message":"Transport unknown"}"#
         );
+        let forbidden = Refusal::with(
+            EngineError::Forbidden,
+            serde_json::json!({ "message": "no \"way\"" }),
+        );
+        assert_eq!(forbidden.body(), r#"{"code":4,"message":"no \"way\""}"#);
         assert_eq!(EngineError::Forbidden.status(), 403);
         assert_eq!(EngineError::UnsupportedProtocolVersion.code(), 5);
     }

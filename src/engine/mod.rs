@@ -1,8 +1,12 @@
 //! engine.io v4: sessions over HTTP long-polling and websocket.
 
+pub mod client_files;
+pub mod compression;
 pub mod config;
+pub mod cors;
 pub mod error;
 pub mod frame;
+pub mod http;
 pub mod outbox;
 pub mod packet;
 pub mod payload;

@@ -97,7 +97,7 @@ pub fn receive(engine: &EngineInner, session: &Arc<Session>, body: &[u8]) -> Htt
         }
         None => session.close(CloseReason::ParseError),
     }
-    HttpResponse::status(200, "ok")
+    HttpResponse::ok()
 }
 
 /// A client's close packet and its own long-poll may arrive together on two connections, which

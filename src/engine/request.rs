@@ -8,6 +8,7 @@ use percent_encoding::percent_decode_str;
 pub enum Method {
     Get,
     Post,
+    Options,
     Other,
 }
 
@@ -16,6 +17,7 @@ impl Method {
         match method {
             "GET" => Self::Get,
             "POST" => Self::Post,
+            "OPTIONS" => Self::Options,
             _ => Self::Other,
         }
     }
@@ -24,6 +26,7 @@ impl Method {
 /// The request that opened a session, kept for `socket.handshake` and `socket.request`.
 #[derive(Debug, Clone, Default)]
 pub struct RequestInfo {
+    pub method: String,
     /// Path and query, as received.
     pub url: String,
     /// Header names in lower case.
@@ -36,6 +39,7 @@ pub struct RequestInfo {
 
 impl RequestInfo {
     pub fn new(
+        method: String,
         url: String,
         headers: Vec<(String, String)>,
         remote_address: String,
@@ -46,6 +50,7 @@ impl RequestInfo {
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0);
         Self {
+            method,
             url,
             headers,
             remote_address,
@@ -69,7 +74,7 @@ impl RequestInfo {
         Query::parse(self.url.split_once('?').map(|(_, q)| q).unwrap_or(""))
     }
 
-    /// `{"headers":{…},"query":{…},"address":…,"secure":…,"issued":…,"url":…}` for JS;
+    /// `{"headers":{…},"query":{…},"address":…,"secure":…,"issued":…,"url":…,"method":…}` for JS;
     /// repeated headers are joined with ", " as Node does.
     pub fn to_json(&self) -> String {
         let mut headers = serde_json::Map::new();
@@ -93,6 +98,7 @@ impl RequestInfo {
             "secure": self.secure,
             "issued": self.issued,
             "url": self.url,
+            "method": self.method,
         })
         .to_string()
     }
@@ -146,6 +152,7 @@ mod tests {
     #[test]
     fn serialises_for_js() {
         let r = RequestInfo::new(
+            "GET".into(),
             "/socket.io/?a=1".into(),
             vec![("x".into(), "1".into()), ("x".into(), "2".into())],
             "127.0.0.1".into(),
@@ -159,7 +166,13 @@ mod tests {
 
     #[test]
     fn splits_path_and_query() {
-        let r = RequestInfo::new("/socket.io/?EIO=4".into(), vec![], String::new(), false);
+        let r = RequestInfo::new(
+            "GET".into(),
+            "/socket.io/?EIO=4".into(),
+            vec![],
+            String::new(),
+            false,
+        );
         assert_eq!(r.path(), "/socket.io/");
         assert_eq!(r.query().get("EIO"), Some("4"));
     }

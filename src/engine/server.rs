@@ -1,5 +1,6 @@
 //! The engine: the table of sessions, request validation, and the handshake.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -11,7 +12,8 @@ use bytes::Bytes;
 use parking_lot::RwLock;
 
 use super::config::EngineConfig;
-use super::error::EngineError;
+use super::error::{EngineError, Refusal};
+use super::http::HttpHook;
 use super::request::{Method, RequestInfo};
 use super::session::{CloseReason, Session, SessionHandler, Transport};
 
@@ -38,47 +40,71 @@ pub type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + 
 /// What a closed polling session keeps so its last packets can still be fetched.
 const CLOSED_POLLING_GRACE: Duration = Duration::from_secs(30);
 
+/// A response header; names keep the case engine.io writes them in.
+pub type Header = (Cow<'static, str>, String);
+
 #[derive(Debug)]
 pub struct HttpResponse {
     pub status: u16,
-    pub content_type: &'static str,
+    pub headers: Vec<Header>,
     pub body: Bytes,
+    /// A transport's own answer (a poll, a POST's `ok`, a handshake), as opposed to a refusal:
+    /// engine.io marks those `no-store` and shows their headers to `headers` listeners.
+    pub from_transport: bool,
 }
 
 impl HttpResponse {
-    pub fn error(error: EngineError) -> Self {
+    fn new(status: u16, content_type: &'static str, body: Bytes) -> Self {
         Self {
-            status: error.status(),
-            content_type: "application/json",
-            body: Bytes::from(error.body()),
+            status,
+            headers: vec![(Cow::Borrowed("Content-Type"), content_type.to_owned())],
+            body,
+            from_transport: false,
         }
     }
 
+    /// engine.io's answer to a refused request: 400 (403 for `allowRequest`), `{code, message}`.
+    pub fn refusal(refusal: &Refusal) -> Self {
+        Self::new(
+            refusal.error.status(),
+            "application/json",
+            Bytes::from(refusal.body()),
+        )
+    }
+
+    pub fn error(error: EngineError) -> Self {
+        Self::refusal(&Refusal::new(error))
+    }
+
+    /// A transport's answer carrying packets.
     pub fn text(body: impl Into<Bytes>) -> Self {
         Self {
-            status: 200,
-            content_type: "text/plain; charset=UTF-8",
-            body: body.into(),
+            from_transport: true,
+            ..Self::new(200, "text/plain; charset=UTF-8", body.into())
         }
     }
 
-    /// engine.io's answer to a request `allowRequest` refused: 403, code 4, the hook's message.
-    pub fn forbidden(message: Option<String>) -> Self {
-        let message = message.unwrap_or_else(|| EngineError::Forbidden.message().to_owned());
-        let body = serde_json::json!({ "code": EngineError::Forbidden.code(), "message": message });
+    /// The answer to a POST whose packets were taken.
+    pub fn ok() -> Self {
         Self {
-            status: EngineError::Forbidden.status(),
-            content_type: "application/json",
-            body: Bytes::from(body.to_string()),
+            from_transport: true,
+            ..Self::status(200, "ok")
         }
     }
 
     pub fn status(status: u16, body: &'static str) -> Self {
-        Self {
-            status,
-            content_type: "text/html",
-            body: Bytes::from_static(body.as_bytes()),
-        }
+        Self::new(status, "text/html", Bytes::from_static(body.as_bytes()))
+    }
+
+    pub fn content_type(&self) -> &str {
+        self.header("content-type").unwrap_or("text/html")
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -89,6 +115,7 @@ pub struct EngineInner {
     next_key: AtomicU32,
     open_count: AtomicUsize,
     handshake_hook: RwLock<Option<Arc<dyn HandshakeHook>>>,
+    pub(super) http_hook: RwLock<Option<Arc<dyn HttpHook>>>,
 }
 
 /// What a request asks of the engine once it has passed validation.
@@ -106,6 +133,7 @@ impl EngineInner {
             next_key: AtomicU32::new(1),
             open_count: AtomicUsize::new(0),
             handshake_hook: RwLock::new(None),
+            http_hook: RwLock::new(None),
         })
     }
 
@@ -117,44 +145,76 @@ impl EngineInner {
         self.sessions.read().get(sid).cloned()
     }
 
-    /// Checks a request the way engine.io does, in the same order, so clients get the same errors.
+    /// Checks a request the way engine.io does, in the same order, so clients get the same errors
+    /// (and `connection_error` listeners the same contexts).
     pub fn verify(
         &self,
         method: Method,
         request: &RequestInfo,
         upgrade: bool,
-    ) -> Result<Target, EngineError> {
+    ) -> Result<Target, Refusal> {
+        use serde_json::json;
         let query = request.query();
         let transport = match query.get("transport") {
             Some("polling") if self.config.allow_polling => Transport::Polling,
             Some("websocket") if self.config.allow_websocket => Transport::Websocket,
-            _ => return Err(EngineError::UnknownTransport),
+            other => {
+                return Err(Refusal::with(
+                    EngineError::UnknownTransport,
+                    json!({ "transport": other }),
+                ))
+            }
         };
         if let Some(origin) = request.header("origin") {
             if origin
                 .bytes()
                 .any(|b| b != b'\t' && (b < 0x20 || b == 0x7f))
             {
-                return Err(EngineError::BadRequest);
+                return Err(Refusal::with(
+                    EngineError::BadRequest,
+                    json!({ "name": "INVALID_ORIGIN", "origin": origin }),
+                ));
             }
         }
         if let Some(sid) = query.get("sid") {
-            let session = self.session(sid).ok_or(EngineError::UnknownSid)?;
+            let session = self
+                .session(sid)
+                .ok_or_else(|| Refusal::with(EngineError::UnknownSid, json!({ "sid": sid })))?;
             if !upgrade && session.transport() != transport {
-                return Err(EngineError::BadRequest);
+                return Err(Refusal::with(
+                    EngineError::BadRequest,
+                    json!({
+                        "name": "TRANSPORT_MISMATCH",
+                        "transport": transport.name(),
+                        "previousTransport": session.transport().name(),
+                    }),
+                ));
             }
             return Ok(Target::Session(session));
         }
         if method != Method::Get {
-            return Err(EngineError::BadHandshakeMethod);
+            return Err(Refusal::with(
+                EngineError::BadHandshakeMethod,
+                json!({ "method": request.method }),
+            ));
         }
         if (transport == Transport::Websocket) != upgrade {
-            return Err(EngineError::BadRequest);
+            return Err(Refusal::with(
+                EngineError::BadRequest,
+                json!({ "name": "TRANSPORT_HANDSHAKE_ERROR" }),
+            ));
         }
         if query.get("EIO") != Some("4") {
-            return Err(EngineError::UnsupportedProtocolVersion);
+            return Err(Refusal::with(
+                EngineError::UnsupportedProtocolVersion,
+                json!({ "protocol": 3 }),
+            ));
         }
         Ok(Target::Handshake)
+    }
+
+    pub fn set_http_hook(&self, hook: Option<Arc<dyn HttpHook>>) {
+        *self.http_hook.write() = hook;
     }
 
     pub fn set_handshake_hook(&self, hook: Option<Arc<dyn HandshakeHook>>) {
@@ -163,13 +223,16 @@ impl EngineInner {
 
     /// Runs the user's handshake hooks for a new session: the last check of a handshake, as in
     /// engine.io. Returns the id to use (None: a random one) or the refusal to send.
-    pub async fn admit(&self, request: &RequestInfo) -> Result<Option<Arc<str>>, HttpResponse> {
+    pub async fn admit(&self, request: &RequestInfo) -> Result<Option<Arc<str>>, Refusal> {
         let hook = self.handshake_hook.read().clone();
         let Some(hook) = hook else {
             return Ok(None);
         };
         match hook.decide(request).await {
-            HandshakeDecision::Refuse(message) => Err(HttpResponse::forbidden(message)),
+            HandshakeDecision::Refuse(message) => Err(Refusal::with(
+                EngineError::Forbidden,
+                serde_json::json!({ "message": message }),
+            )),
             HandshakeDecision::Accept(id) => Ok(id
                 .filter(|id| !id.is_empty() && self.session(id).is_none())
                 .map(Arc::from)),
@@ -233,29 +296,6 @@ impl EngineInner {
         let sessions: Vec<_> = self.sessions.read().values().cloned().collect();
         for session in sessions {
             session.close(CloseReason::ServerShuttingDown);
-        }
-    }
-
-    pub async fn handle_http(
-        self: &Arc<Self>,
-        method: Method,
-        request: RequestInfo,
-        body: Bytes,
-    ) -> HttpResponse {
-        match self.verify(method, &request, false) {
-            Err(error) => HttpResponse::error(error),
-            Ok(Target::Handshake) => match self.admit(&request).await {
-                Ok(id) => {
-                    let session = self.handshake(Transport::Polling, request, id);
-                    HttpResponse::text(self.open_packet(&session))
-                }
-                Err(refusal) => refusal,
-            },
-            Ok(Target::Session(session)) => match method {
-                Method::Get => super::polling::poll(self, session).await,
-                Method::Post => super::polling::receive(self, &session, &body),
-                _ => HttpResponse::status(400, ""),
-            },
         }
     }
 }

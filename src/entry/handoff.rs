@@ -35,13 +35,25 @@ pub async fn serve_upgrade(
     head: Bytes,
 ) -> io::Result<()> {
     let mut stream = tokio::net::TcpStream::from_std(stream)?;
-    let Upgrade { accept, target, id } = match decide_upgrade(&engine, &request).await {
+    let Upgrade {
+        accept,
+        target,
+        id,
+        headers,
+    } = match decide_upgrade(&engine, &request).await {
         Ok(upgrade) => upgrade,
         Err(refusal) => return refuse(&mut stream, refusal).await,
     };
-    let response = format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+    let mut response = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n"
     );
+    for (name, value) in headers {
+        // A header listener's value must not be able to split the response.
+        if !name.contains(['\r', '\n']) && !value.contains(['\r', '\n']) {
+            response.push_str(&format!("{name}: {value}\r\n"));
+        }
+    }
+    response.push_str("\r\n");
     stream.write_all(response.as_bytes()).await?;
     websocket::serve(engine, stream, head, target, request, id).await;
     Ok(())
@@ -57,7 +69,7 @@ async fn refuse(stream: &mut tokio::net::TcpStream, response: HttpResponse) -> i
         } else {
             "Bad Request"
         },
-        response.content_type,
+        response.content_type(),
         response.body.len(),
     );
     stream.write_all(head.as_bytes()).await?;

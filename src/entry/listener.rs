@@ -7,14 +7,15 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
+use crate::engine::http::Route;
 use crate::engine::request::{Method, RequestInfo};
-use crate::engine::server::{EngineInner, HttpResponse};
+use crate::engine::server::{EngineInner, Header, HttpResponse};
 use crate::engine::websocket;
 
 use super::{decide_upgrade, Upgrade};
@@ -64,7 +65,13 @@ fn request_info(request: &Request<Incoming>, remote: SocketAddr) -> RequestInfo 
             )
         })
         .collect();
-    RequestInfo::new(url, headers, remote.ip().to_string(), false)
+    RequestInfo::new(
+        request.method().as_str().to_owned(),
+        url,
+        headers,
+        remote.ip().to_string(),
+        false,
+    )
 }
 
 async fn route(
@@ -73,18 +80,17 @@ async fn route(
     remote: SocketAddr,
 ) -> Response<Full<Bytes>> {
     let info = request_info(&request, remote);
-    if !info.path().starts_with(engine.config.path.as_str()) {
-        return respond(HttpResponse::status(404, "Not Found"));
-    }
-    let method = Method::parse(request.method().as_str());
     let is_upgrade = info
         .header("upgrade")
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
-    if is_upgrade {
+    if is_upgrade && engine.route(info.path()) == Route::Engine {
         return upgrade(engine, &mut request, info).await;
     }
-    let body = read_body(request.into_body(), engine.config.max_payload).await;
-    respond(engine.handle_http(method, info, body).await)
+    let body = match Method::parse(&info.method) {
+        Method::Post => read_body(request.into_body(), engine.config.max_payload).await,
+        _ => Bytes::new(),
+    };
+    respond(engine.serve_http(info, body).await)
 }
 
 /// Reads at most one byte more than `limit`, enough for the engine to see it is too large.
@@ -106,7 +112,12 @@ async fn upgrade(
     request: &mut Request<Incoming>,
     info: RequestInfo,
 ) -> Response<Full<Bytes>> {
-    let Upgrade { accept, target, id } = match decide_upgrade(&engine, &info).await {
+    let Upgrade {
+        accept,
+        target,
+        id,
+        headers: extra,
+    } = match decide_upgrade(&engine, &info).await {
         Ok(upgrade) => upgrade,
         Err(refusal) => return respond(refusal),
     };
@@ -129,15 +140,28 @@ async fn upgrade(
     if let Ok(value) = HeaderValue::from_str(&accept) {
         headers.insert("sec-websocket-accept", value);
     }
+    append(headers, extra);
     response
 }
 
 fn respond(response: HttpResponse) -> Response<Full<Bytes>> {
     let mut out = Response::new(Full::new(response.body));
     *out.status_mut() = StatusCode::from_u16(response.status).unwrap_or(StatusCode::BAD_REQUEST);
-    out.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static(response.content_type),
-    );
+    append(out.headers_mut(), response.headers);
     out
+}
+
+/// Adds the engine's headers; hyper computes `Content-Length` from the body itself.
+fn append(map: &mut HeaderMap, headers: Vec<Header>) {
+    for (name, value) in headers {
+        if name.eq_ignore_ascii_case("content-length") {
+            continue;
+        }
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            map.append(name, value);
+        }
+    }
 }

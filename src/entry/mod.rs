@@ -7,37 +7,47 @@ use std::sync::Arc;
 
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
-use crate::engine::error::EngineError;
+use crate::engine::error::{EngineError, Refusal};
 use crate::engine::request::{Method, RequestInfo};
-use crate::engine::server::{EngineInner, HttpResponse, Target};
+use crate::engine::server::{EngineInner, Header, HttpResponse, Target};
 
 /// A websocket upgrade the engine takes: the `Sec-WebSocket-Accept` value, what the connection
-/// opens, and (for a new session) the id the handshake hooks chose.
+/// opens, (for a new session) the id the handshake hooks chose, and the 101's extra headers.
 pub struct Upgrade {
     pub accept: String,
     pub target: Target,
     pub id: Option<Arc<str>>,
+    pub headers: Vec<Header>,
 }
 
-/// Decides an upgrade request as engine.io does: websocket headers, the engine's checks, then
-/// the user's handshake hooks for a new session. `Err` is the response to send instead of 101.
+/// Decides an upgrade request as engine.io does: CORS, the engine's checks, the user's
+/// handshake hooks for a new session, then the websocket headers (checked by `ws` in
+/// engine.io) and the header listeners. `Err` is the response to send instead of 101.
 pub async fn decide_upgrade(
     engine: &EngineInner,
     request: &RequestInfo,
 ) -> Result<Upgrade, HttpResponse> {
+    let refuse = |refusal: Refusal| engine.refuse(request, &refusal, Vec::new());
+    let cors = engine.upgrade_cors(request).await.map_err(refuse)?;
+    let method = Method::parse(&request.method);
+    let target = engine.verify(method, request, true).map_err(refuse)?;
+    let id = match target {
+        Target::Handshake => engine.admit(request).await.map_err(refuse)?,
+        Target::Session(_) => None,
+    };
     let accept = websocket_accept(
         request.header("sec-websocket-key"),
         request.header("sec-websocket-version"),
     )
     .map_err(HttpResponse::error)?;
-    let target = engine
-        .verify(Method::Get, request, true)
-        .map_err(HttpResponse::error)?;
-    let id = match target {
-        Target::Handshake => engine.admit(request).await?,
-        Target::Session(_) => None,
-    };
-    Ok(Upgrade { accept, target, id })
+    let initial = matches!(target, Target::Handshake);
+    let headers = engine.edit_headers(request, cors, initial).await;
+    Ok(Upgrade {
+        accept,
+        target,
+        id,
+        headers,
+    })
 }
 
 /// The `Sec-WebSocket-Accept` value for a websocket handshake, or the engine error to answer.

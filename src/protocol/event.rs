@@ -46,6 +46,19 @@ pub enum ProtocolEvent {
     Upgrade {
         conn: u32,
     },
+    /// A new engine.io session (engine.io's `connection`); reported only when JS listens.
+    Open {
+        conn: u32,
+        sid: Id,
+    },
+    /// A refused HTTP request (engine.io's `connection_error`): the error's code and message,
+    /// its context and the request, both as JSON text.
+    ConnectionError {
+        code: u8,
+        message: String,
+        context: String,
+        request: String,
+    },
 }
 
 /// Receives the protocol's events; must not block.

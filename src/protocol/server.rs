@@ -15,7 +15,7 @@ use crate::engine::ws_writer::FlushQueue;
 use super::broadcast::{self, Target};
 use super::client::{control_frame, Client};
 use super::connect_timeout::ConnectTimeout;
-use super::event::Upstream;
+use super::event::{ProtocolEvent, Upstream};
 use super::namespace::Namespace;
 use super::packet::{ack_kind, event_kind, PacketKind};
 use super::Id;
@@ -308,6 +308,10 @@ impl ConnectionHandler for Arc<ProtocolInner> {
         let client = Arc::new(Client::new(session.clone(), self));
         self.clients.write().insert(session.key, client.clone());
         self.connect_timeout.watch(&client);
+        self.upstream.push(ProtocolEvent::Open {
+            conn: session.key,
+            sid: session.id.clone(),
+        });
         client
     }
 }
