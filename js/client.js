@@ -109,6 +109,7 @@ class Connection extends EventEmitter {
     super();
     this._client = client;
     this._id = undefined;
+    this._protocol = undefined;
   }
 
   /** The engine.io session id. */
@@ -127,6 +128,12 @@ class Connection extends EventEmitter {
         return native.writable(id);
       },
     };
+  }
+
+  /** The engine.io protocol revision: 3 for socket.io-client 2.x (`allowEIO3`), else 4. */
+  get protocol() {
+    if (this._protocol === undefined) this._protocol = this._client.server._native.protocol(this._client.id) || 4;
+    return this._protocol;
   }
 
   get readyState() {

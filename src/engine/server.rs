@@ -12,6 +12,8 @@ use parking_lot::RwLock;
 
 use super::config::EngineConfig;
 use super::error::EngineError;
+use super::frame::Frame;
+use super::protocol::Protocol;
 use super::request::{Method, RequestInfo};
 use super::session::{CloseReason, Session, SessionHandler, Transport};
 
@@ -58,6 +60,14 @@ impl HttpResponse {
         Self {
             status: 200,
             content_type: "text/plain; charset=UTF-8",
+            body: body.into(),
+        }
+    }
+
+    pub fn binary(body: impl Into<Bytes>) -> Self {
+        Self {
+            status: 200,
+            content_type: "application/octet-stream",
             body: body.into(),
         }
     }
@@ -125,6 +135,7 @@ impl EngineInner {
         upgrade: bool,
     ) -> Result<Target, EngineError> {
         let query = request.query();
+        let protocol = Protocol::from_query(query.get("EIO"));
         let transport = match query.get("transport") {
             Some("polling") if self.config.allow_polling => Transport::Polling,
             Some("websocket") if self.config.allow_websocket => Transport::Websocket,
@@ -143,6 +154,9 @@ impl EngineInner {
             if !upgrade && session.transport() != transport {
                 return Err(EngineError::BadRequest);
             }
+            if session.protocol != protocol {
+                return Err(EngineError::BadRequest);
+            }
             return Ok(Target::Session(session));
         }
         if method != Method::Get {
@@ -151,7 +165,7 @@ impl EngineInner {
         if (transport == Transport::Websocket) != upgrade {
             return Err(EngineError::BadRequest);
         }
-        if query.get("EIO") != Some("4") {
+        if protocol == Protocol::V3 && !self.config.allow_eio3 {
             return Err(EngineError::UnsupportedProtocolVersion);
         }
         Ok(Target::Handshake)
@@ -247,13 +261,14 @@ impl EngineInner {
             Ok(Target::Handshake) => match self.admit(&request).await {
                 Ok(id) => {
                     let session = self.handshake(Transport::Polling, request, id);
-                    HttpResponse::text(self.open_packet(&session))
+                    let open = Frame::text(self.open_packet(&session));
+                    super::polling::respond(&session, &[open])
                 }
                 Err(refusal) => refusal,
             },
             Ok(Target::Session(session)) => match method {
                 Method::Get => super::polling::poll(self, session).await,
-                Method::Post => super::polling::receive(self, &session, &body),
+                Method::Post => super::polling::receive(self, &session, &request, &body),
                 _ => HttpResponse::status(400, ""),
             },
         }

@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
 
+use crate::engine::protocol::Protocol;
 use crate::engine::server::ConnectionHandler;
 use crate::engine::session::{CloseReason, Session, SessionHandler};
 use crate::engine::ws_writer::FlushQueue;
 
-use super::broadcast::{self, Target};
+use super::broadcast::{self, Encoded, Target};
 use super::client::{control_frame, Client};
 use super::connect_timeout::ConnectTimeout;
 use super::event::Upstream;
@@ -93,7 +94,11 @@ impl ProtocolInner {
         self.namespace_or_create(nsp)
             .lock()
             .add(sid.clone(), client.clone());
-        let reply = format!("{{\"sid\":\"{sid}\"}}");
+        // A v4 client (engine.io revision 3) gets an empty CONNECT ack.
+        let reply = match client.session.protocol {
+            Protocol::V4 => format!("{{\"sid\":\"{sid}\"}}"),
+            Protocol::V3 => String::new(),
+        };
         client.send(&[control_frame(PacketKind::Connect, nsp, &reply)], false)
     }
 
@@ -119,8 +124,8 @@ impl ProtocolInner {
             return false;
         };
         let kind = event_kind(message.attachments.len());
-        let frames = broadcast::frames(kind, nsp, ack, message.data, &message.attachments);
-        client.send(&frames, volatile)
+        let packet = Encoded::new(kind, nsp, ack, message.data, &message.attachments);
+        client.send(packet.frames(client.session.protocol), volatile)
     }
 
     pub fn ack(&self, conn: u32, nsp: &str, id: u64, message: Outgoing) -> bool {
@@ -128,8 +133,8 @@ impl ProtocolInner {
             return false;
         };
         let kind = ack_kind(message.attachments.len());
-        let frames = broadcast::frames(kind, nsp, Some(id), message.data, &message.attachments);
-        client.send(&frames, false)
+        let packet = Encoded::new(kind, nsp, Some(id), message.data, &message.attachments);
+        client.send(packet.frames(client.session.protocol), false)
     }
 
     /// Sends one event to every socket `target` selects, encoded once. With `ack`, every
@@ -147,13 +152,13 @@ impl ProtocolInner {
             return;
         };
         let kind = event_kind(message.attachments.len());
-        let frames = broadcast::frames(kind, nsp, ack, message.data, &message.attachments);
+        let packet = Encoded::new(kind, nsp, ack, message.data, &message.attachments);
         broadcast::fan_out(
             &self.runtime,
             &self.flush,
             &namespace,
             target,
-            &frames,
+            &packet,
             volatile,
             reached,
         );
@@ -223,6 +228,9 @@ impl ConnectionHandler for Arc<ProtocolInner> {
         let client = Arc::new(Client::new(session.clone(), self));
         self.clients.write().insert(session.key, client.clone());
         self.connect_timeout.watch(&client);
+        if session.protocol == Protocol::V3 {
+            client.join_main_namespace(self);
+        }
         client
     }
 }
