@@ -131,6 +131,12 @@ export interface ServerOptions {
   /** Whether polling clients may upgrade to websocket. @default true */
   allowUpgrades?: boolean;
   /**
+   * Whether socket.io-client 2.x (engine.io protocol 3, socket.io protocol 4) may connect too,
+   * beside 3.x/4.x clients. Off, their handshake gets HTTP 400 "Unsupported protocol version".
+   * @default false
+   */
+  allowEIO3?: boolean;
+  /**
    * Bytes one connection may have queued for sending. Past it, volatile packets are dropped and
    * any other packet disconnects that slow client with "transport error", so memory stays
    * bounded. @default 16777216 (16 MiB)
@@ -155,7 +161,6 @@ export interface ServerOptions {
   // Accepted for compatibility with socket.io configurations; not acted on yet.
   serveClient?: boolean;
   cors?: any;
-  allowEIO3?: boolean;
   cookie?: any;
   perMessageDeflate?: boolean | object;
   httpCompression?: boolean | object;
@@ -174,6 +179,7 @@ export interface ResolvedServerOptions extends ServerOptions {
   maxHttpBufferSize: number;
   transports: Transport[];
   allowUpgrades: boolean;
+  allowEIO3: boolean;
   maxBufferedBytes: number;
 }
 
@@ -376,6 +382,8 @@ export interface Connection extends EventEmitter {
   /** The current transport; `writable` is false while a packet sent now would have to wait. */
   readonly transport: { readonly name: Transport; readonly writable: boolean };
   readonly readyState: 'open' | 'closed';
+  /** The engine.io protocol revision: 3 for a socket.io-client 2.x (`allowEIO3`), else 4. */
+  readonly protocol: 3 | 4;
   readonly remoteAddress: string;
   readonly request: IncomingMessage;
   close(): void;
