@@ -131,6 +131,12 @@ export interface ServerOptions {
   /** Whether polling clients may upgrade to websocket. @default true */
   allowUpgrades?: boolean;
   /**
+   * Whether socket.io-client 2.x (engine.io protocol 3, socket.io protocol 4) may connect too,
+   * beside 3.x/4.x clients. Off, their handshake gets HTTP 400 "Unsupported protocol version".
+   * @default false
+   */
+  allowEIO3?: boolean;
+  /**
    * Bytes one connection may have queued for sending. Past it, volatile packets are dropped and
    * any other packet disconnects that slow client with "transport error", so memory stays
    * bounded. @default 16777216 (16 MiB)
@@ -173,7 +179,6 @@ export interface ServerOptions {
   /** Serves `<path>/socket.io(.esm)?(.min)?.js(.map)?` from the installed socket.io-client. @default true */
   serveClient?: boolean;
   // Accepted for compatibility with socket.io configurations; not acted on yet.
-  allowEIO3?: boolean;
   perMessageDeflate?: boolean | object;
 }
 
@@ -242,6 +247,7 @@ export interface ResolvedServerOptions extends ServerOptions {
   maxHttpBufferSize: number;
   transports: Transport[];
   allowUpgrades: boolean;
+  allowEIO3: boolean;
   maxBufferedBytes: number;
   addTrailingSlash: boolean;
   serveClient: boolean;
@@ -460,10 +466,10 @@ export interface Connection extends EventEmitter {
   /** The current transport; `writable` is false while a packet sent now would have to wait. */
   readonly transport: { readonly name: Transport; readonly writable: boolean };
   readonly readyState: 'open' | 'closed';
+  /** The engine.io protocol revision: 3 for a socket.io-client 2.x (`allowEIO3`), else 4. */
+  readonly protocol: 3 | 4;
   readonly remoteAddress: string;
   readonly request: IncomingMessage;
-  /** engine.io protocol revision. */
-  readonly protocol: 4;
   close(): void;
   on(event: 'upgrade', listener: (transport: { name: Transport }) => void): this;
   on(event: 'close', listener: (reason: string) => void): this;

@@ -113,6 +113,7 @@ class Connection extends EventEmitter {
     super();
     this._client = client;
     this._id = undefined;
+    this._protocol = undefined;
   }
 
   /** The engine.io session id. */
@@ -133,13 +134,14 @@ class Connection extends EventEmitter {
     };
   }
 
-  get readyState() {
-    return this._client.closed ? 'closed' : 'open';
+  /** The engine.io protocol revision: 3 for socket.io-client 2.x (`allowEIO3`), else 4. */
+  get protocol() {
+    if (this._protocol === undefined) this._protocol = this._client.server._native.protocol(this._client.id) || 4;
+    return this._protocol;
   }
 
-  /** engine.io protocol revision (EIO=4). */
-  get protocol() {
-    return 4;
+  get readyState() {
+    return this._client.closed ? 'closed' : 'open';
   }
 
   get remoteAddress() {

@@ -152,9 +152,7 @@ class Namespace extends EventEmitter {
     if (client.closed || socket._refused) return;
     const native = this.server._native;
     if (err) {
-      const payload = { message: err.message };
-      if (err.data !== undefined) payload.data = err.data;
-      native.reject(client.id, this.name, JSON.stringify(payload));
+      native.reject(client.id, this.name, JSON.stringify(connectErrorPayload(client, err)));
       return;
     }
     if (!native.accept(client.id, this.name, socket.id, socket.pid)) return;
@@ -208,6 +206,14 @@ function runMiddleware(fns, socket, done) {
     }
   };
   step(0);
+}
+
+/** A socket.io-client 2.x (engine.io 3) client gets `err.data` or the message alone. */
+function connectErrorPayload(client, err) {
+  if (client.conn.protocol === 3) return err.data || err.message;
+  const payload = { message: err.message };
+  if (err.data !== undefined) payload.data = err.data;
+  return payload;
 }
 
 function toError(err) {

@@ -12,6 +12,8 @@ const DEFAULTS = {
   maxHttpBufferSize: 1e6,
   transports: ['polling', 'websocket'],
   allowUpgrades: true,
+  /** Whether socket.io-client 2.x (engine.io protocol revision 3) may connect too. */
+  allowEIO3: false,
   /**
    * Bytes one connection may have queued for sending. Past it, volatile packets are dropped
    * and any other packet closes the connection (reason "transport error").
@@ -83,6 +85,7 @@ function nativeOptions(opts, cors, client) {
     maxHttpBufferSize: opts.maxHttpBufferSize,
     transports: opts.transports,
     allowUpgrades: opts.allowUpgrades !== false,
+    allowEIO3: Boolean(opts.allowEIO3),
     maxBufferedBytes: opts.maxBufferedBytes,
     addTrailingSlash: opts.addTrailingSlash !== false,
     cors: cors.json,

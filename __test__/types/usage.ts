@@ -40,7 +40,7 @@ const options: ServerOptions = {
 const standalone: Server = new Server(options);
 standalone.listen(0);
 const port: number | undefined = standalone.port;
-const own = new Server(3000, { pingInterval: 1000 });
+const own = new Server(3000, { pingInterval: 1000, allowEIO3: true });
 const httpServer = http.createServer((_req, res) => res.end('app'));
 const attached = new Server(httpServer, { path: '/ws' });
 attached.attach(httpServer).listen(3001);
@@ -182,6 +182,7 @@ own.on('connection', (socket) => {
   const engineId: string = conn.id;
   const transportName: 'polling' | 'websocket' = conn.transport.name;
   const writable: boolean = conn.transport.writable;
+  const revision: 3 | 4 = conn.protocol;
   const state: 'open' | 'closed' = conn.readyState;
   const remote: string = conn.remoteAddress;
   const connReq: http.IncomingMessage = conn.request;

@@ -50,14 +50,15 @@ impl RecoveryLog {
     }
 
     /// Stores the packet that `encode` builds from the offset it is given (the offset must go
-    /// into the packet); returns the frames. Offsets follow the order of the calls.
-    pub fn store(
+    /// into the packet): `encode` returns the frames to keep and what the caller gets back.
+    /// Offsets follow the order of the calls.
+    pub fn store<T>(
         &self,
         nsp: &str,
         rooms: &[String],
         except: &[String],
-        encode: impl FnOnce(&str) -> Vec<Frame>,
-    ) -> Vec<Frame> {
+        encode: impl FnOnce(&str) -> (Vec<Frame>, T),
+    ) -> T {
         let now = Instant::now();
         let mut state = self.state.lock();
         let sequence = state.next;
@@ -67,15 +68,15 @@ impl RecoveryLog {
             None => state.namespaces.entry(nsp.to_owned()).or_default(),
         };
         self.expire(log, now);
-        let frames = encode(&format!("{}-{sequence}", self.epoch));
+        let (frames, encoded) = encode(&format!("{}-{sequence}", self.epoch));
         log.push_back(Stored {
             sequence,
             emitted: now,
             rooms: rooms.to_vec(),
             except: except.to_vec(),
-            frames: frames.clone(),
+            frames,
         });
-        frames
+        encoded
     }
 
     /// Drops what is older than the window, in every namespace.
@@ -137,7 +138,7 @@ mod tests {
         let mut offset = String::new();
         log.store("/", &strings(rooms), &strings(except), |o| {
             offset = o.to_owned();
-            vec![Frame::text(format!("{text}|{o}"))]
+            (vec![Frame::text(format!("{text}|{o}"))], ())
         });
         offset
     }

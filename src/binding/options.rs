@@ -18,6 +18,8 @@ pub struct NativeOptions {
     pub max_http_buffer_size: u32,
     pub transports: Vec<String>,
     pub allow_upgrades: bool,
+    #[napi(js_name = "allowEIO3")]
+    pub allow_eio3: bool,
     pub max_buffered_bytes: u32,
     pub add_trailing_slash: bool,
     /// JSON of the CORS options with the `cors` package's defaults applied (see
@@ -76,6 +78,7 @@ impl NativeOptions {
             allow_polling: self.transports.iter().any(|t| t == "polling"),
             allow_websocket: self.transports.iter().any(|t| t == "websocket"),
             allow_upgrades: self.allow_upgrades,
+            allow_eio3: self.allow_eio3,
             max_buffered_bytes: self.max_buffered_bytes as usize,
             cors,
             cookie,

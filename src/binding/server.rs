@@ -11,6 +11,7 @@ use napi_derive::napi;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::http::HttpHook;
+use crate::engine::protocol::Protocol;
 use crate::engine::request::RequestInfo;
 use crate::engine::server::{EngineInner, HandshakeDecision, HandshakeHook};
 use crate::entry::{handoff, listener};
@@ -501,6 +502,17 @@ impl NativeServer {
     #[napi]
     pub fn engine_id(&self, conn: u32) -> Option<String> {
         Some(self.protocol.session(conn)?.id.to_string())
+    }
+
+    /// The engine.io protocol revision of a connection (`socket.conn.protocol`): 3 or 4.
+    #[napi]
+    pub fn protocol(&self, conn: u32) -> Option<u32> {
+        self.protocol
+            .session(conn)
+            .map(|session| match session.protocol {
+                Protocol::V3 => 3,
+                Protocol::V4 => 4,
+            })
     }
 
     #[napi]

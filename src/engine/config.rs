@@ -16,6 +16,8 @@ pub struct EngineConfig {
     pub allow_polling: bool,
     pub allow_websocket: bool,
     pub allow_upgrades: bool,
+    /// Whether engine.io revision 3 clients (socket.io-client 2.x) are accepted.
+    pub allow_eio3: bool,
     /// Bytes a session may have queued before it is treated as a slow client.
     pub max_buffered_bytes: usize,
     pub cors: CorsPolicy,
@@ -62,6 +64,7 @@ impl Default for EngineConfig {
             allow_polling: true,
             allow_websocket: true,
             allow_upgrades: true,
+            allow_eio3: false,
             max_buffered_bytes: 16 * 1024 * 1024,
             cors: CorsPolicy::Off,
             cookie: None,

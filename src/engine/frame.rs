@@ -5,6 +5,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use super::protocol::{Protocol, V3_BINARY_MESSAGE};
 use super::ws_codec::{encode_header, Opcode};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,19 +18,31 @@ pub struct Frame {
 impl Frame {
     /// A text packet: the whole engine.io packet, type digit included (`42[...]`).
     pub fn text(text: String) -> Self {
-        Self::build(Opcode::Text, text.as_bytes())
+        Self::build(Opcode::Text, &[text.as_bytes()])
     }
 
     /// A binary message; its bytes go on the wire as they are (websocket) or base64 (polling).
     pub fn binary(bytes: &[u8]) -> Self {
-        Self::build(Opcode::Binary, bytes)
+        Self::build(Opcode::Binary, &[bytes])
     }
 
-    fn build(opcode: Opcode, payload: &[u8]) -> Self {
-        let (header, header_len) = encode_header(opcode, payload.len());
-        let mut wire = BytesMut::with_capacity(header_len + payload.len());
+    /// A binary message for a session of `protocol`: revision 3 prefixes the message type byte,
+    /// which then is part of the payload (`payload_v3` frames it for polling).
+    pub fn binary_for(protocol: Protocol, bytes: &[u8]) -> Self {
+        match protocol {
+            Protocol::V4 => Self::binary(bytes),
+            Protocol::V3 => Self::build(Opcode::Binary, &[&[V3_BINARY_MESSAGE], bytes]),
+        }
+    }
+
+    fn build(opcode: Opcode, parts: &[&[u8]]) -> Self {
+        let len = parts.iter().map(|part| part.len()).sum();
+        let (header, header_len) = encode_header(opcode, len);
+        let mut wire = BytesMut::with_capacity(header_len + len);
         wire.put_slice(&header[..header_len]);
-        wire.put_slice(payload);
+        for part in parts {
+            wire.put_slice(part);
+        }
         Self {
             wire: wire.freeze(),
             header_len: header_len as u8,
@@ -80,5 +93,12 @@ mod tests {
         assert_eq!(&frame.wire()[..], &[0x82, 3, 1, 2, 3]);
         assert_eq!(frame.payload(), &[1, 2, 3]);
         assert_eq!(frame.as_text(), None);
+    }
+
+    #[test]
+    fn revision_3_binary_frames_carry_the_type_byte() {
+        let frame = Frame::binary_for(Protocol::V3, &[1, 2, 3]);
+        assert_eq!(&frame.wire()[..], &[0x82, 4, 4, 1, 2, 3]);
+        assert_eq!(Frame::binary_for(Protocol::V4, &[1]), Frame::binary(&[1]));
     }
 }

@@ -13,6 +13,7 @@ use super::compression;
 use super::config::CorsPolicy;
 use super::cors::{self, Cors, Outcome};
 use super::error::{EngineError, Refusal};
+use super::frame::Frame;
 use super::polling;
 use super::request::{Method, RequestInfo};
 use super::server::{BoxFuture, EngineInner, Header, HttpResponse, Target};
@@ -181,13 +182,13 @@ impl EngineInner {
             Target::Handshake => {
                 let id = self.admit(request).await?;
                 let session = self.handshake(Transport::Polling, request.clone(), id);
-                let open = HttpResponse::text(self.open_packet(&session));
+                let open = polling::respond(&session, &[Frame::text(self.open_packet(&session))]);
                 Ok((open, Some(session.id.clone())))
             }
             Target::Session(session) => {
                 let response = match method {
                     Method::Get => polling::poll(self, session).await,
-                    Method::Post => polling::receive(self, &session, &body),
+                    Method::Post => polling::receive(self, &session, request, &body),
                     // engine.io's polling transport answers other methods with a bare 500.
                     _ => HttpResponse::status(500, ""),
                 };

@@ -1,4 +1,4 @@
-//! engine.io v4: sessions over HTTP long-polling and websocket.
+//! engine.io v4 (and v3 with `allowEIO3`): sessions over HTTP long-polling and websocket.
 
 pub mod client_files;
 pub mod compression;
@@ -10,7 +10,9 @@ pub mod http;
 pub mod outbox;
 pub mod packet;
 pub mod payload;
+pub mod payload_v3;
 pub mod polling;
+pub mod protocol;
 pub mod request;
 pub mod server;
 pub mod session;

@@ -7,6 +7,9 @@ use super::error::EngineError;
 use super::frame::Frame;
 use super::packet::{encode_text, Packet, PacketType};
 use super::payload;
+use super::payload_v3::{self, Payload};
+use super::protocol::Protocol;
+use super::request::RequestInfo;
 use super::server::{EngineInner, HttpResponse};
 use super::session::{CloseReason, Session, Transport};
 
@@ -44,7 +47,7 @@ pub async fn poll(engine: &Arc<EngineInner>, session: Arc<Session>) -> HttpRespo
                 && !frames.is_empty()
                 && engine.session(&session.id).is_some()
             {
-                return HttpResponse::text(payload::encode(&frames));
+                return respond(&session, &frames);
             }
             if session.closed_by_server() {
                 frames.push(Frame::text(encode_text(PacketType::Close, "")));
@@ -52,10 +55,10 @@ pub async fn poll(engine: &Arc<EngineInner>, session: Arc<Session>) -> HttpRespo
                 frames.push(noop());
             }
             engine.forget(&session.id);
-            return HttpResponse::text(payload::encode(&frames));
+            return respond(&session, &frames);
         }
         if !frames.is_empty() {
-            return HttpResponse::text(payload::encode(&frames));
+            return respond(&session, &frames);
         }
         if session.is_upgrading() {
             // A poll that arrives during the upgrade waits for it, as engine.io's 100 ms upgrade
@@ -65,7 +68,7 @@ pub async fn poll(engine: &Arc<EngineInner>, session: Arc<Session>) -> HttpRespo
                 _ = session.outbox.ready() => {}
                 _ = tokio::time::sleep(UPGRADE_CHECK) => {
                     if session.is_upgrading() {
-                        return HttpResponse::text(payload::encode(&[noop()]));
+                        return respond(&session, &[noop()]);
                     }
                 }
             }
@@ -75,14 +78,43 @@ pub async fn poll(engine: &Arc<EngineInner>, session: Arc<Session>) -> HttpRespo
     }
 }
 
-pub fn receive(engine: &EngineInner, session: &Arc<Session>, body: &[u8]) -> HttpResponse {
+/// A poll's answer, framed for the session's protocol revision.
+pub(super) fn respond(session: &Session, frames: &[Frame]) -> HttpResponse {
+    match session.protocol {
+        Protocol::V4 => HttpResponse::text(payload::encode(frames)),
+        Protocol::V3 => match payload_v3::encode(frames, session.binary_payloads) {
+            Payload::Text(text) => HttpResponse::text(text),
+            Payload::Binary(bytes) => HttpResponse::binary(bytes),
+        },
+    }
+}
+
+pub fn receive(
+    engine: &EngineInner,
+    session: &Arc<Session>,
+    request: &RequestInfo,
+    body: &[u8],
+) -> HttpResponse {
+    // Only revision 3 clients may post binary payloads.
+    let binary = request.header("content-type") == Some("application/octet-stream");
+    if binary && session.protocol == Protocol::V4 {
+        session.close(CloseReason::TransportError);
+        return HttpResponse::status(400, "");
+    }
     if body.len() > engine.config.max_payload {
         session.close(CloseReason::TransportError);
         return HttpResponse::status(413, "");
     }
-    let packets = std::str::from_utf8(body)
-        .ok()
-        .and_then(|text| payload::decode(text).ok());
+    let packets = if binary {
+        payload_v3::decode_binary(body).ok()
+    } else {
+        std::str::from_utf8(body)
+            .ok()
+            .and_then(|text| match session.protocol {
+                Protocol::V4 => payload::decode(text).ok(),
+                Protocol::V3 => payload_v3::decode_text(text).ok(),
+            })
+    };
     match packets {
         Some(packets) => {
             for packet in packets {

@@ -14,6 +14,7 @@ use parking_lot::RwLock;
 use super::config::EngineConfig;
 use super::error::{EngineError, Refusal};
 use super::http::HttpHook;
+use super::protocol::Protocol;
 use super::request::{Method, RequestInfo};
 use super::session::{CloseReason, Session, SessionHandler, Transport};
 
@@ -81,6 +82,14 @@ impl HttpResponse {
         Self {
             from_transport: true,
             ..Self::new(200, "text/plain; charset=UTF-8", body.into())
+        }
+    }
+
+    /// A revision 3 poll's answer with binary packets.
+    pub fn binary(body: impl Into<Bytes>) -> Self {
+        Self {
+            from_transport: true,
+            ..Self::new(200, "application/octet-stream", body.into())
         }
     }
 
@@ -155,6 +164,7 @@ impl EngineInner {
     ) -> Result<Target, Refusal> {
         use serde_json::json;
         let query = request.query();
+        let protocol = Protocol::from_query(query.get("EIO"));
         let transport = match query.get("transport") {
             Some("polling") if self.config.allow_polling => Transport::Polling,
             Some("websocket") if self.config.allow_websocket => Transport::Websocket,
@@ -190,6 +200,9 @@ impl EngineInner {
                     }),
                 ));
             }
+            if session.protocol != protocol {
+                return Err(Refusal::new(EngineError::BadRequest));
+            }
             return Ok(Target::Session(session));
         }
         if method != Method::Get {
@@ -204,7 +217,7 @@ impl EngineInner {
                 json!({ "name": "TRANSPORT_HANDSHAKE_ERROR" }),
             ));
         }
-        if query.get("EIO") != Some("4") {
+        if protocol == Protocol::V3 && !self.config.allow_eio3 {
             return Err(Refusal::with(
                 EngineError::UnsupportedProtocolVersion,
                 json!({ "protocol": 3 }),

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::frame::Frame;
 use super::outbox::{Outbox, PushError};
 use super::packet::PacketType;
+use super::protocol::Protocol;
 use super::request::RequestInfo;
 use super::server::EngineInner;
 use super::ws_writer::WsWriter;
@@ -88,6 +89,9 @@ pub struct Session {
     pub id: Arc<str>,
     pub key: u32,
     pub request: RequestInfo,
+    pub protocol: Protocol,
+    /// A revision 3 polling client that reads binary payloads (it sent no `b64`).
+    pub binary_payloads: bool,
     pub outbox: Outbox,
     transport: AtomicU8,
     upgrading: AtomicBool,
@@ -97,7 +101,8 @@ pub struct Session {
     /// Set once by `close` (a plain flag: it is read per recipient of every broadcast).
     closed: AtomicBool,
     cancel: CancellationToken,
-    pong: tokio::sync::Notify,
+    /// The client's part of the heartbeat arrived: a pong (revision 4) or a ping (revision 3).
+    heartbeat: tokio::sync::Notify,
     handler: Mutex<Option<Arc<dyn SessionHandler>>>,
     engine: Weak<EngineInner>,
 }
@@ -110,10 +115,17 @@ impl Session {
         request: RequestInfo,
         engine: &Arc<EngineInner>,
     ) -> Self {
+        let query = request.query();
+        let protocol = Protocol::from_query(query.get("EIO"));
+        // engine.io tests `b64` for truthiness: any non-empty value asks for base64.
+        let binary_payloads =
+            protocol == Protocol::V3 && query.get("b64").is_none_or(str::is_empty);
         Self {
             id,
             key,
             request,
+            protocol,
+            binary_payloads,
             outbox: Outbox::new(engine.config.max_buffered_bytes),
             transport: AtomicU8::new(match transport {
                 Transport::Polling => POLLING,
@@ -124,7 +136,7 @@ impl Session {
             closed_by_server: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             cancel: CancellationToken::new(),
-            pong: tokio::sync::Notify::new(),
+            heartbeat: tokio::sync::Notify::new(),
             handler: Mutex::new(None),
             engine: Arc::downgrade(engine),
         }
@@ -219,10 +231,17 @@ impl Session {
                     handler.on_message(Message::Binary(bytes));
                 }
             }
-            Packet::Text(PacketType::Pong, _) => self.pong.notify_one(),
+            Packet::Text(PacketType::Ping, _) if self.protocol == Protocol::V3 => {
+                self.send_packet(PacketType::Pong, "");
+                self.heartbeat.notify_one();
+            }
+            Packet::Text(PacketType::Pong, _) if self.protocol == Protocol::V4 => {
+                self.heartbeat.notify_one()
+            }
             Packet::Text(PacketType::Close, _) => self.close(CloseReason::TransportClose),
             Packet::Text(PacketType::Noop, _) => {}
-            // Open, ping and upgrade are not valid from a client on an established transport.
+            // Open and upgrade are not valid from a client on an established transport, nor a
+            // heartbeat packet in the wrong direction.
             Packet::Text(_, _) => self.close(CloseReason::TransportError),
         }
     }
@@ -298,12 +317,17 @@ impl Session {
         }
     }
 
-    /// Pings every `ping_interval` and closes the session when a pong does not come back in time.
+    /// Revision 4: pings every `ping_interval` and closes the session when a pong does not come
+    /// back within `ping_timeout`. Revision 3: the client pings, so the session closes when no
+    /// ping came for `ping_interval + ping_timeout`.
     pub(super) async fn heartbeat(
         self: Arc<Self>,
         interval: std::time::Duration,
         timeout: std::time::Duration,
     ) {
+        if self.protocol == Protocol::V3 {
+            return self.await_client_pings(interval + timeout).await;
+        }
         // Absolute deadlines, so timer rounding does not add up from one ping to the next.
         let mut next_ping = tokio::time::Instant::now() + interval;
         loop {
@@ -317,8 +341,21 @@ impl Session {
             let deadline = next_ping + timeout;
             tokio::select! {
                 _ = self.cancel.cancelled() => return,
-                _ = self.pong.notified() => next_ping = tokio::time::Instant::now() + interval,
+                _ = self.heartbeat.notified() => next_ping = tokio::time::Instant::now() + interval,
                 _ = tokio::time::sleep_until(deadline) => {
+                    self.close(CloseReason::PingTimeout);
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn await_client_pings(&self, window: std::time::Duration) {
+        loop {
+            tokio::select! {
+                _ = self.cancel.cancelled() => return,
+                _ = self.heartbeat.notified() => {}
+                _ = tokio::time::sleep(window) => {
                     self.close(CloseReason::PingTimeout);
                     return;
                 }

@@ -13,7 +13,7 @@ use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
 
 use super::frame::Frame;
-use super::packet::{decode_text, Packet};
+use super::packet::decode_text;
 use super::request::RequestInfo;
 use super::server::{EngineInner, Target};
 use super::session::{CloseReason, Session, Transport};
@@ -150,7 +150,11 @@ impl Connection {
                         _ => return CloseReason::ParseError,
                     }
                 }
-                Ok(Message::Binary(bytes)) => session.receive(Packet::Binary(bytes)),
+                Ok(Message::Binary(bytes)) => {
+                    if let Some(packet) = session.protocol.binary_packet(bytes) {
+                        session.receive(packet);
+                    }
+                }
                 Ok(Message::Ping(payload)) => self
                     .writer
                     .send_control(control_frame(Opcode::Pong, &payload)),

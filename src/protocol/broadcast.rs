@@ -1,8 +1,9 @@
 //! Fan-out: a packet is encoded once into frames that every recipient's queue shares.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::engine::frame::Frame;
+use crate::engine::protocol::Protocol;
 use crate::engine::ws_writer::FlushQueue;
 
 use super::namespace::Namespace;
@@ -17,23 +18,51 @@ pub struct Target {
 }
 
 /// The engine frames of one socket.io packet: the text header, then each binary attachment.
-pub fn frames(
-    kind: PacketKind,
-    nsp: &str,
-    id: Option<u64>,
-    data: &str,
-    attachments: &[&[u8]],
-) -> Vec<Frame> {
-    let mut frames = Vec::with_capacity(1 + attachments.len());
-    frames.push(Frame::text(packet::encode(
-        kind,
-        nsp,
-        id,
-        attachments.len(),
-        data,
-    )));
-    frames.extend(attachments.iter().map(|bytes| Frame::binary(bytes)));
-    frames
+/// The header is the same for every engine.io revision; the attachments are framed per
+/// revision, each at most once and only when a recipient speaks it.
+pub struct Encoded<'a> {
+    attachments: &'a [&'a [u8]],
+    v4: OnceLock<Vec<Frame>>,
+    v3: OnceLock<Vec<Frame>>,
+    header: Frame,
+}
+
+impl<'a> Encoded<'a> {
+    pub fn new(
+        kind: PacketKind,
+        nsp: &str,
+        id: Option<u64>,
+        data: &str,
+        attachments: &'a [&'a [u8]],
+    ) -> Self {
+        let header = packet::encode(kind, nsp, id, attachments.len(), data);
+        Self {
+            attachments,
+            v4: OnceLock::new(),
+            v3: OnceLock::new(),
+            header: Frame::text(header),
+        }
+    }
+
+    pub fn frames(&self, protocol: Protocol) -> &[Frame] {
+        if self.attachments.is_empty() {
+            return std::slice::from_ref(&self.header);
+        }
+        let cell = match protocol {
+            Protocol::V4 => &self.v4,
+            Protocol::V3 => &self.v3,
+        };
+        cell.get_or_init(|| {
+            let mut frames = Vec::with_capacity(1 + self.attachments.len());
+            frames.push(self.header.clone());
+            frames.extend(
+                self.attachments
+                    .iter()
+                    .map(|bytes| Frame::binary_for(protocol, bytes)),
+            );
+            frames
+        })
+    }
 }
 
 /// Queues `frames` for every recipient in `namespace`; the websocket ones are written by the
@@ -44,7 +73,7 @@ pub fn fan_out(
     flush: &Arc<FlushQueue>,
     namespace: &parking_lot::Mutex<Namespace>,
     target: &Target,
-    frames: &[Frame],
+    packet: &Encoded,
     volatile: bool,
     mut reached: impl FnMut(&Id),
 ) {
@@ -56,11 +85,34 @@ pub fn fan_out(
             continue;
         }
         reached(sid);
+        let frames = packet.frames(client.session.protocol);
         if let Some(writer) = client.session.send_deferred(frames, volatile) {
             to_flush.push(writer);
         }
     }
     if !to_flush.is_empty() {
         flush.add(runtime, to_flush);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attachments_are_framed_per_revision_and_the_header_shared() {
+        let attachments: [&[u8]; 1] = [&[1, 2]];
+        let packet = Encoded::new(PacketKind::BinaryEvent, "/", None, "[]", &attachments);
+        let v4 = packet.frames(Protocol::V4);
+        let v3 = packet.frames(Protocol::V3);
+        assert_eq!(v4[0], v3[0]);
+        assert_eq!(v4[1].payload(), &[1, 2]);
+        assert_eq!(v3[1].payload(), &[4, 1, 2]);
+        assert!(std::ptr::eq(v3, packet.frames(Protocol::V3)));
+        let text = Encoded::new(PacketKind::Event, "/", None, "[]", &[]);
+        assert!(std::ptr::eq(
+            text.frames(Protocol::V3),
+            text.frames(Protocol::V4)
+        ));
     }
 }

@@ -8,9 +8,11 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 
 use crate::engine::frame::Frame;
+use crate::engine::protocol::Protocol;
 use crate::engine::session::{CloseReason, Message, Session, SessionHandler};
 
 use super::event::ProtocolEvent;
+use super::legacy;
 use super::packet::{self, Packet, PacketKind, ParseError};
 use super::server::ProtocolInner;
 use super::Id;
@@ -66,16 +68,41 @@ impl Client {
         self.state.lock().sockets.remove(nsp)
     }
 
-    fn dispatch(&self, server: &ProtocolInner, packet: Packet, attachments: Vec<Bytes>) {
+    /// socket.io puts a v4 client (engine.io revision 3) in `/` as soon as it connects.
+    pub(super) fn join_main_namespace(&self, server: &ProtocolInner) {
+        server.upstream.push(ProtocolEvent::Connect {
+            conn: self.key(),
+            nsp: "/".into(),
+            sid: legacy::socket_id("/", &self.session.id),
+            auth: None,
+        });
+    }
+
+    fn dispatch(&self, server: &ProtocolInner, mut packet: Packet, attachments: Vec<Bytes>) {
         let conn = self.key();
+        // A v4 client's namespace may carry a query string: its CONNECT's auth.
+        let mut query_auth = None;
+        if self.session.protocol == Protocol::V3 {
+            let (nsp, query) = legacy::split_namespace(&packet.nsp);
+            if packet.kind == PacketKind::Connect {
+                query_auth = Some(legacy::auth_from_query(query));
+            }
+            if nsp.len() < packet.nsp.len() {
+                packet.nsp = nsp.to_owned();
+            }
+        }
         let joined = self.socket_id(&packet.nsp).is_some();
         match packet.kind {
             PacketKind::Connect if !joined => {
+                let (sid, auth) = match self.session.protocol {
+                    Protocol::V4 => (crate::engine::server::generate_id(), packet.data),
+                    Protocol::V3 => (legacy::socket_id(&packet.nsp, &self.session.id), query_auth),
+                };
                 server.upstream.push(ProtocolEvent::Connect {
                     conn,
                     nsp: packet.nsp,
-                    sid: crate::engine::server::generate_id(),
-                    auth: packet.data,
+                    sid,
+                    auth,
                 });
             }
             PacketKind::Disconnect if self.remove_socket(&packet.nsp).is_some() => {

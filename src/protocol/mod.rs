@@ -1,9 +1,10 @@
-//! socket.io v5: packets, clients, namespaces, and fan-out.
+//! socket.io v5 (and v4 for engine.io 3 clients): packets, clients, namespaces, and fan-out.
 
 pub mod broadcast;
 pub mod client;
 pub mod connect_timeout;
 pub mod event;
+pub mod legacy;
 pub mod namespace;
 pub mod packet;
 pub mod payload_shape;

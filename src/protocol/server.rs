@@ -8,11 +8,12 @@ use std::time::Duration;
 use parking_lot::{Mutex, RwLock};
 
 use crate::adapter::recovery::RecoveryLog;
+use crate::engine::protocol::Protocol;
 use crate::engine::server::ConnectionHandler;
 use crate::engine::session::{CloseReason, Session, SessionHandler};
 use crate::engine::ws_writer::FlushQueue;
 
-use super::broadcast::{self, Target};
+use super::broadcast::{self, Encoded, Target};
 use super::client::{control_frame, Client};
 use super::connect_timeout::ConnectTimeout;
 use super::event::{ProtocolEvent, Upstream};
@@ -135,9 +136,11 @@ impl ProtocolInner {
         let sid: Id = Arc::from(sid);
         client.add_socket(nsp, sid.clone());
         self.join_namespace(nsp, sid.clone(), client.clone());
-        let reply = match pid {
-            Some(pid) => format!("{{\"sid\":\"{sid}\",\"pid\":\"{pid}\"}}"),
-            None => format!("{{\"sid\":\"{sid}\"}}"),
+        // A v4 client (engine.io revision 3) gets an empty CONNECT ack.
+        let reply = match (client.session.protocol, pid) {
+            (Protocol::V3, _) => String::new(),
+            (Protocol::V4, Some(pid)) => format!("{{\"sid\":\"{sid}\",\"pid\":\"{pid}\"}}"),
+            (Protocol::V4, None) => format!("{{\"sid\":\"{sid}\"}}"),
         };
         client.send(&[control_frame(PacketKind::Connect, nsp, &reply)], false)
     }
@@ -164,8 +167,8 @@ impl ProtocolInner {
             return false;
         };
         let kind = event_kind(message.attachments.len());
-        let frames = broadcast::frames(kind, nsp, ack, message.data, &message.attachments);
-        client.send(&frames, volatile)
+        let packet = Encoded::new(kind, nsp, ack, message.data, &message.attachments);
+        client.send(packet.frames(client.session.protocol), volatile)
     }
 
     pub fn ack(&self, conn: u32, nsp: &str, id: u64, message: Outgoing) -> bool {
@@ -173,8 +176,8 @@ impl ProtocolInner {
             return false;
         };
         let kind = ack_kind(message.attachments.len());
-        let frames = broadcast::frames(kind, nsp, Some(id), message.data, &message.attachments);
-        client.send(&frames, false)
+        let packet = Encoded::new(kind, nsp, Some(id), message.data, &message.attachments);
+        client.send(packet.frames(client.session.protocol), false)
     }
 
     /// Sends one event to every socket `target` selects, encoded once. With `ack`, every
@@ -189,12 +192,14 @@ impl ProtocolInner {
         reached: impl FnMut(&Id),
     ) {
         let kind = event_kind(message.attachments.len());
-        let encode = |data: &str| broadcast::frames(kind, nsp, ack, data, &message.attachments);
-        // Stored even when nobody is connected: that is when clients are reconnecting.
-        let frames = match &self.recovery {
+        let encode = |data: &str| Encoded::new(kind, nsp, ack, data, &message.attachments);
+        // Stored even when nobody is connected: that is when clients are reconnecting. Only
+        // socket.io v5 clients recover, so the log keeps their frames.
+        let packet = match &self.recovery {
             Some(log) if !volatile && ack.is_none() => {
                 log.store(nsp, &target.rooms, &target.except, |offset| {
-                    encode(&with_offset(message.data, offset))
+                    let packet = encode(&with_offset(message.data, offset));
+                    (packet.frames(Protocol::V4).to_vec(), packet)
                 })
             }
             _ => encode(message.data),
@@ -207,7 +212,7 @@ impl ProtocolInner {
             &self.flush,
             &namespace,
             target,
-            &frames,
+            &packet,
             volatile,
             reached,
         );
@@ -312,6 +317,9 @@ impl ConnectionHandler for Arc<ProtocolInner> {
             conn: session.key,
             sid: session.id.clone(),
         });
+        if session.protocol == Protocol::V3 {
+            client.join_main_namespace(self);
+        }
         client
     }
 }
