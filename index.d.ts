@@ -178,8 +178,12 @@ export interface ServerOptions {
   addTrailingSlash?: boolean;
   /** Serves `<path>/socket.io(.esm)?(.min)?.js(.map)?` from the installed socket.io-client. @default true */
   serveClient?: boolean;
-  // Accepted for compatibility with socket.io configurations; not acted on yet.
-  perMessageDeflate?: boolean | object;
+  /**
+   * Compresses websocket messages of at least `threshold` bytes for clients that offer
+   * permessage-deflate (unless sent with `compress(false)`); accepts compressed client messages.
+   * @default false
+   */
+  perMessageDeflate?: boolean | { threshold?: number };
 }
 
 /** `origin` of the `cors` package: allowed origin(s), `true` to reflect, or decided per request. */

@@ -2,6 +2,7 @@
 
 const { encodeArgs } = require('./binary');
 const { assertNotReserved } = require('./reserved');
+const { packetFlags } = require('./flags');
 
 /**
  * An immutable description of a broadcast: which rooms, which rooms excepted, which flags.
@@ -84,7 +85,7 @@ class BroadcastOperator {
         [...this.exceptRooms],
         data,
         attachments,
-        Boolean(this.flags.volatile),
+        packetFlags(this.flags),
       );
     }
     return true;
@@ -117,7 +118,7 @@ class BroadcastOperator {
     const target = { rooms: [...this.rooms], except: [...this.exceptRooms] };
     for (const nsp of nsps) {
       const id = nsp._ids++;
-      for (const sid of nsp.server._native.broadcastWithAck(nsp.name, target, data, attachments, id)) {
+      for (const sid of nsp.server._native.broadcastWithAck(nsp.name, target, data, attachments, id, packetFlags(this.flags))) {
         const socket = nsp.sockets.get(sid);
         if (!socket) continue;
         expected++;

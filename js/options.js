@@ -45,6 +45,14 @@ function resolveOptions(opts = {}) {
       throw new TypeError(`option "${name}" must be a function, got ${typeof resolved[name]}`);
     }
   }
+  if (resolved.perMessageDeflate) {
+    resolved.perMessageDeflate = { threshold: 1024, ...(resolved.perMessageDeflate === true ? {} : resolved.perMessageDeflate) };
+    if (!isU32(resolved.perMessageDeflate.threshold)) {
+      throw new TypeError(
+        `option "perMessageDeflate.threshold" must be a number between 0 and 4294967295, got ${String(resolved.perMessageDeflate.threshold)}`,
+      );
+    }
+  }
   if (resolved.connectionStateRecovery) {
     resolved.connectionStateRecovery = {
       maxDisconnectionDuration: 2 * 60 * 1000,
@@ -94,6 +102,7 @@ function nativeOptions(opts, cors, client) {
     compressionThreshold: compression ? Number(compression.threshold) || 0 : undefined,
     clientDir: client && client.dir,
     clientVersion: client && client.version,
+    deflateThreshold: opts.perMessageDeflate ? opts.perMessageDeflate.threshold : undefined,
     recoveryWindow: opts.connectionStateRecovery ? opts.connectionStateRecovery.maxDisconnectionDuration : undefined,
   };
 }

@@ -5,6 +5,7 @@ const { encodeArgs } = require('./binary');
 const { assertNotReserved } = require('./reserved');
 const { BroadcastOperator } = require('./broadcast-operator');
 const { RECOVERABLE_REASONS } = require('./recovery');
+const { packetFlags } = require('./flags');
 
 const emitReserved = EventEmitter.prototype.emit;
 
@@ -95,9 +96,9 @@ class Socket extends EventEmitter {
     const native = this.server._native;
     if (ackId === -1 && this.nsp._sessions) {
       // As a broadcast to its own room, the packet is kept (with an offset) for recovery.
-      native.broadcast(this.nsp.name, [this.id], [], data, attachments, Boolean(flags.volatile));
+      native.broadcast(this.nsp.name, [this.id], [], data, attachments, packetFlags(flags));
     } else {
-      native.emit(this.client.id, this.nsp.name, ackId, data, attachments, Boolean(flags.volatile));
+      native.emit(this.client.id, this.nsp.name, ackId, data, attachments, packetFlags(flags));
     }
     return true;
   }

@@ -34,6 +34,8 @@ pub struct NativeOptions {
     /// package is installed.
     pub client_dir: Option<String>,
     pub client_version: Option<String>,
+    /// `perMessageDeflate.threshold` when per-message deflate is on.
+    pub deflate_threshold: Option<u32>,
     /// `connectionStateRecovery.maxDisconnectionDuration` when recovery is on.
     pub recovery_window: Option<u32>,
 }
@@ -84,6 +86,7 @@ impl NativeOptions {
             cookie,
             compression_threshold: self.compression_threshold.map(|t| t as usize),
             client_files,
+            deflate_threshold: self.deflate_threshold.map(|t| t as usize),
         })
     }
 }

@@ -73,11 +73,16 @@ pub struct NativeHttpWants {
     pub connection: bool,
 }
 
+/// The flags of an emit or broadcast, as `js/flags.js` packs them.
+const VOLATILE: u32 = 1;
+const NO_COMPRESS: u32 = 2;
+
 /// Borrows the JS values for the length of the call: each attachment is copied once, into the
 /// frame that carries it.
-fn outgoing<'a>(data: &'a str, attachments: &'a Option<Vec<Buffer>>) -> Outgoing<'a> {
+fn outgoing<'a>(data: &'a str, attachments: &'a Option<Vec<Buffer>>, flags: u32) -> Outgoing<'a> {
     Outgoing {
         data,
+        compress: flags & NO_COMPRESS == 0,
         attachments: attachments
             .iter()
             .flatten()
@@ -277,7 +282,7 @@ impl NativeServer {
         self.protocol.reject(conn, &nsp, &payload)
     }
 
-    /// Sends an event to one socket; `ack` is the ack id or -1.
+    /// Sends an event to one socket; `ack` is the ack id or -1; `flags` as `js/flags.js`.
     #[napi]
     pub fn emit(
         &self,
@@ -286,14 +291,14 @@ impl NativeServer {
         ack: i64,
         data: String,
         attachments: Option<Vec<Buffer>>,
-        volatile: bool,
+        flags: u32,
     ) -> bool {
         self.protocol.emit(
             conn,
             &nsp,
             optional_id(ack),
-            outgoing(&data, &attachments),
-            volatile,
+            outgoing(&data, &attachments, flags),
+            flags & VOLATILE != 0,
         )
     }
 
@@ -309,7 +314,7 @@ impl NativeServer {
         match optional_id(id) {
             Some(id) => self
                 .protocol
-                .ack(conn, &nsp, id, outgoing(&data, &attachments)),
+                .ack(conn, &nsp, id, outgoing(&data, &attachments, 0)),
             None => false,
         }
     }
@@ -323,15 +328,15 @@ impl NativeServer {
         except: Vec<String>,
         data: String,
         attachments: Option<Vec<Buffer>>,
-        volatile: bool,
+        flags: u32,
     ) -> u32 {
         let target = Target { rooms, except };
         let mut count = 0;
         self.protocol.broadcast(
             &nsp,
             &target,
-            outgoing(&data, &attachments),
-            volatile,
+            outgoing(&data, &attachments, flags),
+            flags & VOLATILE != 0,
             None,
             |_| count += 1,
         );
@@ -348,6 +353,7 @@ impl NativeServer {
         data: String,
         attachments: Option<Vec<Buffer>>,
         ack: u32,
+        flags: u32,
     ) -> Vec<String> {
         let target = Target {
             rooms: target.rooms,
@@ -357,7 +363,7 @@ impl NativeServer {
         self.protocol.broadcast(
             &nsp,
             &target,
-            outgoing(&data, &attachments),
+            outgoing(&data, &attachments, flags),
             false,
             Some(ack.into()),
             |sid| sids.push(sid.to_string()),

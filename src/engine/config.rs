@@ -26,6 +26,9 @@ pub struct EngineConfig {
     pub compression_threshold: Option<usize>,
     /// socket.io-client's bundles, served under the path when `serveClient` is on.
     pub client_files: Option<ClientFiles>,
+    /// `perMessageDeflate`: websocket messages of at least this many bytes are compressed for
+    /// clients that negotiate it; None: the extension is not offered.
+    pub deflate_threshold: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -70,6 +73,7 @@ impl Default for EngineConfig {
             cookie: None,
             compression_threshold: Some(1024),
             client_files: None,
+            deflate_threshold: None,
         }
     }
 }

@@ -5,8 +5,9 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use super::deflate;
 use super::protocol::{Protocol, V3_BINARY_MESSAGE};
-use super::ws_codec::{encode_header, Opcode};
+use super::ws_codec::{encode_header, Opcode, RSV1};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame {
@@ -18,12 +19,12 @@ pub struct Frame {
 impl Frame {
     /// A text packet: the whole engine.io packet, type digit included (`42[...]`).
     pub fn text(text: String) -> Self {
-        Self::build(Opcode::Text, &[text.as_bytes()])
+        Self::build(Opcode::Text, false, &[text.as_bytes()])
     }
 
     /// A binary message; its bytes go on the wire as they are (websocket) or base64 (polling).
     pub fn binary(bytes: &[u8]) -> Self {
-        Self::build(Opcode::Binary, &[bytes])
+        Self::build(Opcode::Binary, false, &[bytes])
     }
 
     /// A binary message for a session of `protocol`: revision 3 prefixes the message type byte,
@@ -31,13 +32,27 @@ impl Frame {
     pub fn binary_for(protocol: Protocol, bytes: &[u8]) -> Self {
         match protocol {
             Protocol::V4 => Self::binary(bytes),
-            Protocol::V3 => Self::build(Opcode::Binary, &[&[V3_BINARY_MESSAGE], bytes]),
+            Protocol::V3 => Self::build(Opcode::Binary, false, &[&[V3_BINARY_MESSAGE], bytes]),
         }
     }
 
-    fn build(opcode: Opcode, parts: &[&[u8]]) -> Self {
+    /// The same message compressed with permessage-deflate (RSV1 set), for websocket
+    /// connections that negotiated it; polling never gets such a frame.
+    pub fn deflated(&self) -> Self {
+        let opcode = if self.binary {
+            Opcode::Binary
+        } else {
+            Opcode::Text
+        };
+        Self::build(opcode, true, &[&deflate::compress(self.payload())])
+    }
+
+    fn build(opcode: Opcode, compressed: bool, parts: &[&[u8]]) -> Self {
         let len = parts.iter().map(|part| part.len()).sum();
-        let (header, header_len) = encode_header(opcode, len);
+        let (mut header, header_len) = encode_header(opcode, len);
+        if compressed {
+            header[0] |= RSV1;
+        }
         let mut wire = BytesMut::with_capacity(header_len + len);
         wire.put_slice(&header[..header_len]);
         for part in parts {
@@ -93,6 +108,18 @@ mod tests {
         assert_eq!(&frame.wire()[..], &[0x82, 3, 1, 2, 3]);
         assert_eq!(frame.payload(), &[1, 2, 3]);
         assert_eq!(frame.as_text(), None);
+    }
+
+    #[test]
+    fn deflated_frames_set_rsv1_and_keep_the_opcode() {
+        let text = Frame::text("42[\"a\",\"".to_string() + &"b".repeat(300) + "\"]");
+        let deflated = text.deflated();
+        assert_eq!(deflated.wire()[0], 0x80 | RSV1 | 0x1);
+        assert!(deflated.len() < 50);
+        assert_eq!(
+            Frame::binary(&[7; 200]).deflated().wire()[0],
+            0x80 | RSV1 | 0x2
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@ pub mod client_files;
 pub mod compression;
 pub mod config;
 pub mod cors;
+pub mod deflate;
 pub mod error;
 pub mod frame;
 pub mod http;

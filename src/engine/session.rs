@@ -1,6 +1,6 @@
 //! One engine.io session: its send queue, its current transport, its heartbeat and its close.
 
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
 use bytes::Bytes;
@@ -100,6 +100,9 @@ pub struct Session {
     closed_by_server: AtomicBool,
     /// Set once by `close` (a plain flag: it is read per recipient of every broadcast).
     closed: AtomicBool,
+    /// Messages of at least this many bytes go out compressed (permessage-deflate was
+    /// negotiated on the websocket); `usize::MAX` otherwise.
+    deflate_threshold: AtomicUsize,
     cancel: CancellationToken,
     /// The client's part of the heartbeat arrived: a pong (revision 4) or a ping (revision 3).
     heartbeat: tokio::sync::Notify,
@@ -135,6 +138,7 @@ impl Session {
             poll_active: AtomicBool::new(false),
             closed_by_server: AtomicBool::new(false),
             closed: AtomicBool::new(false),
+            deflate_threshold: AtomicUsize::new(usize::MAX),
             cancel: CancellationToken::new(),
             heartbeat: tokio::sync::Notify::new(),
             handler: Mutex::new(None),
@@ -267,6 +271,18 @@ impl Session {
     }
 
     /// Switches to the websocket: what was queued for polling goes out on it first.
+    /// The websocket now carrying this session negotiated permessage-deflate. Set once the
+    /// websocket is attached, so no compressed frame can land in a polling queue.
+    pub(super) fn set_deflate_threshold(&self, threshold: usize) {
+        self.deflate_threshold.store(threshold, Ordering::Release);
+    }
+
+    /// The size from which messages to this client are compressed, if it takes compression.
+    pub fn deflate_threshold(&self) -> Option<usize> {
+        let threshold = self.deflate_threshold.load(Ordering::Acquire);
+        (threshold != usize::MAX).then_some(threshold)
+    }
+
     pub(super) fn complete_upgrade(&self, writer: Arc<WsWriter>) {
         self.outbox.attach_websocket(writer);
         self.transport.store(WEBSOCKET, Ordering::Release);

@@ -12,6 +12,7 @@ use tokio::io::{AsyncRead, ReadBuf};
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
 
+use super::deflate::Negotiated;
 use super::frame::Frame;
 use super::packet::decode_text;
 use super::request::RequestInfo;
@@ -63,7 +64,8 @@ struct Connection {
 }
 
 /// Serves a websocket whose HTTP handshake is done; `prefix` holds bytes already read past it.
-/// A new session (`Target::Handshake`) was admitted with `id` (see `EngineInner::admit`).
+/// A new session (`Target::Handshake`) was admitted with `id` (see `EngineInner::admit`);
+/// `deflate` is the permessage-deflate agreement the 101 answered, if any.
 pub async fn serve(
     engine: Arc<EngineInner>,
     stream: TcpStream,
@@ -71,6 +73,7 @@ pub async fn serve(
     target: Target,
     request: RequestInfo,
     id: Option<Arc<str>>,
+    deflate: Option<Negotiated>,
 ) {
     let _ = stream.set_nodelay(true);
     let (read_half, write_half) = stream.into_split();
@@ -79,18 +82,26 @@ pub async fn serve(
     // otherwise stay allocated for the connection's lifetime.
     let buf = BytesMut::from(&prefix[..]);
     drop(prefix);
+    let mut reader = MessageReader::new(engine.config.max_payload);
+    if let Some(negotiated) = deflate {
+        reader = reader.inflating(negotiated);
+    }
     let mut conn = Connection {
         stream: read_half,
-        reader: MessageReader::new(engine.config.max_payload),
+        reader,
         buf,
         writer,
     };
+    let compress_from = deflate.and(engine.config.deflate_threshold);
     let session = match target {
         Target::Handshake => {
             let session = engine.handshake(Transport::Websocket, request, id);
             let open = Frame::text(engine.open_packet(&session));
             let _ = conn.writer.send([&open], false);
             session.outbox.attach_websocket(conn.writer.clone());
+            if let Some(threshold) = compress_from {
+                session.set_deflate_threshold(threshold);
+            }
             session
         }
         Target::Session(session) => {
@@ -104,6 +115,9 @@ pub async fn serve(
                 return;
             }
             session.complete_upgrade(conn.writer.clone());
+            if let Some(threshold) = compress_from {
+                session.set_deflate_threshold(threshold);
+            }
             session
         }
     };

@@ -1,8 +1,11 @@
 //! The websocket wire format (RFC 6455) as a server speaks it: client frames arrive masked and
-//! may be fragmented; server frames go out unmasked and whole. No extensions are negotiated, so
-//! the reserved bits must be zero.
+//! may be fragmented; server frames go out unmasked and whole. The only extension is
+//! permessage-deflate (`deflate`): with it, RSV1 marks a compressed message; other reserved bits
+//! must be zero.
 
 use bytes::{Buf, Bytes, BytesMut};
+
+use super::deflate::{InflateError, Inflater, Negotiated};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Opcode {
@@ -42,6 +45,9 @@ impl Opcode {
         matches!(self, Self::Close | Self::Ping | Self::Pong)
     }
 }
+
+/// The first header bit of a message compressed with permessage-deflate.
+pub const RSV1: u8 = 0x40;
 
 /// The header of an unmasked, final server frame carrying `len` bytes.
 pub fn encode_header(opcode: Opcode, len: usize) -> ([u8; 10], usize) {
@@ -93,7 +99,10 @@ pub enum ProtocolError {
 /// Assembles client messages from whatever bytes the socket delivers.
 pub struct MessageReader {
     max_message: usize,
-    fragments: Option<(Opcode, BytesMut)>,
+    /// The message being assembled: its opcode, whether it is compressed, what came so far.
+    fragments: Option<(Opcode, bool, BytesMut)>,
+    /// Present when permessage-deflate was negotiated.
+    inflater: Option<Inflater>,
 }
 
 impl MessageReader {
@@ -101,13 +110,20 @@ impl MessageReader {
         Self {
             max_message,
             fragments: None,
+            inflater: None,
         }
+    }
+
+    /// Accepts compressed messages, as negotiated.
+    pub fn inflating(mut self, negotiated: Negotiated) -> Self {
+        self.inflater = Some(Inflater::new(negotiated));
+        self
     }
 
     /// Takes the next complete message out of `buf`, leaving any partial frame in it.
     pub fn next(&mut self, buf: &mut BytesMut) -> Result<Option<Message>, ProtocolError> {
         loop {
-            let Some((fin, opcode, payload)) = self.next_frame(buf)? else {
+            let Some((fin, compressed, opcode, payload)) = self.next_frame(buf)? else {
                 return Ok(None);
             };
             if opcode.is_control() {
@@ -117,38 +133,65 @@ impl MessageReader {
                     _ => Message::Close(payload),
                 }));
             }
-            let (kind, data) = match (opcode, self.fragments.take()) {
-                (Opcode::Continuation, Some((kind, mut data))) => {
+            let (kind, compressed, data) = match (opcode, self.fragments.take()) {
+                (Opcode::Continuation, Some((kind, compressed, mut data))) => {
                     if data.len() + payload.len() > self.max_message {
                         return Err(ProtocolError::TooLarge);
                     }
                     data.extend_from_slice(&payload);
-                    (kind, data)
+                    (kind, compressed, data)
                 }
                 (Opcode::Continuation, None) | (_, Some(_)) => return Err(ProtocolError::Invalid),
-                (kind, None) if fin => return Ok(Some(data_message(kind, payload))),
-                (kind, None) => (kind, BytesMut::from(&payload[..])),
+                (kind, None) if fin => return self.message(kind, compressed, payload).map(Some),
+                (kind, None) => (kind, compressed, BytesMut::from(&payload[..])),
             };
             if fin {
-                return Ok(Some(data_message(kind, data.freeze())));
+                return self.message(kind, compressed, data.freeze()).map(Some);
             }
-            self.fragments = Some((kind, data));
+            self.fragments = Some((kind, compressed, data));
         }
     }
 
+    fn message(
+        &mut self,
+        kind: Opcode,
+        compressed: bool,
+        data: Bytes,
+    ) -> Result<Message, ProtocolError> {
+        let data = match (&mut self.inflater, compressed) {
+            (Some(inflater), true) => {
+                inflater
+                    .inflate(&data, self.max_message)
+                    .map_err(|error| match error {
+                        InflateError::TooLarge => ProtocolError::TooLarge,
+                        InflateError::Invalid => ProtocolError::Invalid,
+                    })?
+            }
+            _ => data,
+        };
+        Ok(data_message(kind, data))
+    }
+
+    /// The next frame: whether it is final, whether it starts a compressed message, its
+    /// opcode and payload.
     fn next_frame(
         &self,
         buf: &mut BytesMut,
-    ) -> Result<Option<(bool, Opcode, Bytes)>, ProtocolError> {
+    ) -> Result<Option<(bool, bool, Opcode, Bytes)>, ProtocolError> {
         if buf.len() < 2 {
             return Ok(None);
         }
         let (b0, b1) = (buf[0], buf[1]);
-        if b0 & 0x70 != 0 || b1 & 0x80 == 0 {
+        if b0 & (0x70 & !RSV1) != 0 || b1 & 0x80 == 0 {
             return Err(ProtocolError::Invalid);
         }
         let fin = b0 & 0x80 != 0;
         let opcode = Opcode::from_bits(b0 & 0x0F).ok_or(ProtocolError::Invalid)?;
+        let compressed = b0 & RSV1 != 0;
+        let starts_message = matches!(opcode, Opcode::Text | Opcode::Binary);
+        if compressed && (self.inflater.is_none() || !starts_message) {
+            return Err(ProtocolError::Invalid);
+        }
         let (len, mut offset) = match b1 & 0x7F {
             126 if buf.len() >= 4 => (u16::from_be_bytes([buf[2], buf[3]]) as u64, 4),
             127 if buf.len() >= 10 => {
@@ -180,7 +223,7 @@ impl MessageReader {
         buf.advance(offset);
         let mut payload = buf.split_to(len);
         unmask(&mut payload, mask);
-        Ok(Some((fin, opcode, payload.freeze())))
+        Ok(Some((fin, compressed, opcode, payload.freeze())))
     }
 }
 
@@ -310,6 +353,41 @@ mod tests {
         assert_eq!(
             MessageReader::new(10).next(&mut buf),
             Err(ProtocolError::TooLarge)
+        );
+    }
+
+    #[test]
+    fn inflates_compressed_messages_only_when_negotiated() {
+        let text = "42[\"event\",\"".to_string() + &"x".repeat(400) + "\"]";
+        let compressed = crate::engine::deflate::compress(text.as_bytes());
+        let (first, rest) = compressed.split_at(compressed.len() / 2);
+        let mut frame = client_frame(false, Opcode::Text, first, MASK);
+        frame[0] |= RSV1;
+        let mut buf = BytesMut::from(&frame[..]);
+        buf.extend_from_slice(&client_frame(true, Opcode::Continuation, rest, MASK));
+        let negotiated = Negotiated {
+            client_no_context_takeover: false,
+        };
+        let mut reader = MessageReader::new(1000).inflating(negotiated);
+        assert_eq!(
+            reader.next(&mut buf.clone()),
+            Ok(Some(Message::Text(Bytes::from(text))))
+        );
+        assert_eq!(
+            MessageReader::new(1000).next(&mut buf.clone()),
+            Err(ProtocolError::Invalid)
+        );
+        assert_eq!(
+            MessageReader::new(100).inflating(negotiated).next(&mut buf),
+            Err(ProtocolError::TooLarge),
+            "the limit applies to the inflated message"
+        );
+        let mut ping = client_frame(true, Opcode::Ping, b"", MASK);
+        ping[0] |= RSV1;
+        let mut reader = MessageReader::new(1000).inflating(negotiated);
+        assert_eq!(
+            reader.next(&mut BytesMut::from(&ping[..])),
+            Err(ProtocolError::Invalid)
         );
     }
 

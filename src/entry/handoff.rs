@@ -40,6 +40,7 @@ pub async fn serve_upgrade(
         target,
         id,
         headers,
+        deflate,
     } = match decide_upgrade(&engine, &request).await {
         Ok(upgrade) => upgrade,
         Err(refusal) => return refuse(&mut stream, refusal).await,
@@ -55,7 +56,7 @@ pub async fn serve_upgrade(
     }
     response.push_str("\r\n");
     stream.write_all(response.as_bytes()).await?;
-    websocket::serve(engine, stream, head, target, request, id).await;
+    websocket::serve(engine, stream, head, target, request, id, deflate).await;
     Ok(())
 }
 

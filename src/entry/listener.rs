@@ -117,6 +117,7 @@ async fn upgrade(
         target,
         id,
         headers: extra,
+        deflate,
     } = match decide_upgrade(&engine, &info).await {
         Ok(upgrade) => upgrade,
         Err(refusal) => return respond(refusal),
@@ -129,7 +130,7 @@ async fn upgrade(
         };
         if let Ok(parts) = upgraded.downcast::<TokioIo<TcpStream>>() {
             let stream = parts.io.into_inner();
-            websocket::serve(engine, stream, parts.read_buf, target, info, id).await;
+            websocket::serve(engine, stream, parts.read_buf, target, info, id, deflate).await;
         }
     });
     let mut response = Response::new(Full::new(Bytes::new()));

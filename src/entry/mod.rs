@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
+use crate::engine::deflate::{self, Negotiated};
 use crate::engine::error::{EngineError, Refusal};
 use crate::engine::request::{Method, RequestInfo};
 use crate::engine::server::{EngineInner, Header, HttpResponse, Target};
@@ -18,6 +19,8 @@ pub struct Upgrade {
     pub target: Target,
     pub id: Option<Arc<str>>,
     pub headers: Vec<Header>,
+    /// The permessage-deflate agreement (its header is among `headers`).
+    pub deflate: Option<Negotiated>,
 }
 
 /// Decides an upgrade request as engine.io does: CORS, the engine's checks, the user's
@@ -41,12 +44,18 @@ pub async fn decide_upgrade(
     )
     .map_err(HttpResponse::error)?;
     let initial = matches!(target, Target::Handshake);
-    let headers = engine.edit_headers(request, cors, initial).await;
+    let mut headers = engine.edit_headers(request, cors, initial).await;
+    let deflate = engine.config.deflate_threshold.and_then(|_| {
+        let (negotiated, answer) = deflate::negotiate(request.header("sec-websocket-extensions"))?;
+        headers.push(("Sec-WebSocket-Extensions".into(), answer));
+        Some(negotiated)
+    });
     Ok(Upgrade {
         accept,
         target,
         id,
         headers,
+        deflate,
     })
 }
 

@@ -4,6 +4,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::engine::frame::Frame;
 use crate::engine::protocol::Protocol;
+use crate::engine::session::Session;
 use crate::engine::ws_writer::FlushQueue;
 
 use super::namespace::Namespace;
@@ -25,6 +26,12 @@ pub struct Encoded<'a> {
     v4: OnceLock<Vec<Frame>>,
     v3: OnceLock<Vec<Frame>>,
     header: Frame,
+    /// The `compress` flag: large messages may go out compressed.
+    compress: bool,
+    /// The frames for websocket clients that take permessage-deflate, per revision: each
+    /// message is compressed at most once, whatever the number of recipients.
+    deflated_v4: OnceLock<Vec<Frame>>,
+    deflated_v3: OnceLock<Vec<Frame>>,
 }
 
 impl<'a> Encoded<'a> {
@@ -41,7 +48,44 @@ impl<'a> Encoded<'a> {
             v4: OnceLock::new(),
             v3: OnceLock::new(),
             header: Frame::text(header),
+            compress: true,
+            deflated_v4: OnceLock::new(),
+            deflated_v3: OnceLock::new(),
         }
+    }
+
+    /// socket.io's `compress(false)`: never compressed.
+    pub fn compress(mut self, compress: bool) -> Self {
+        self.compress = compress;
+        self
+    }
+
+    /// The frames for `session`: compressed from its threshold on when it negotiated
+    /// permessage-deflate (and the packet may be compressed), else as `frames`.
+    pub fn frames_for(&self, session: &Session) -> &[Frame] {
+        let plain = self.frames(session.protocol);
+        let Some(threshold) = session.deflate_threshold().filter(|_| self.compress) else {
+            return plain;
+        };
+        if plain.iter().all(|frame| frame.len() < threshold) {
+            return plain;
+        }
+        let cell = match session.protocol {
+            Protocol::V4 => &self.deflated_v4,
+            Protocol::V3 => &self.deflated_v3,
+        };
+        cell.get_or_init(|| {
+            plain
+                .iter()
+                .map(|frame| {
+                    if frame.len() >= threshold {
+                        frame.deflated()
+                    } else {
+                        frame.clone()
+                    }
+                })
+                .collect()
+        })
     }
 
     pub fn frames(&self, protocol: Protocol) -> &[Frame] {
@@ -85,7 +129,7 @@ pub fn fan_out(
             continue;
         }
         reached(sid);
-        let frames = packet.frames(client.session.protocol);
+        let frames = packet.frames_for(&client.session);
         if let Some(writer) = client.session.send_deferred(frames, volatile) {
             to_flush.push(writer);
         }

@@ -37,6 +37,8 @@ pub struct ProtocolInner {
 pub struct Outgoing<'a> {
     pub data: &'a str,
     pub attachments: Vec<&'a [u8]>,
+    /// socket.io's `compress` flag (per-message deflate, when negotiated).
+    pub compress: bool,
 }
 
 impl ProtocolInner {
@@ -167,8 +169,9 @@ impl ProtocolInner {
             return false;
         };
         let kind = event_kind(message.attachments.len());
-        let packet = Encoded::new(kind, nsp, ack, message.data, &message.attachments);
-        client.send(packet.frames(client.session.protocol), volatile)
+        let packet = Encoded::new(kind, nsp, ack, message.data, &message.attachments)
+            .compress(message.compress);
+        client.send(packet.frames_for(&client.session), volatile)
     }
 
     pub fn ack(&self, conn: u32, nsp: &str, id: u64, message: Outgoing) -> bool {
@@ -176,8 +179,9 @@ impl ProtocolInner {
             return false;
         };
         let kind = ack_kind(message.attachments.len());
-        let packet = Encoded::new(kind, nsp, Some(id), message.data, &message.attachments);
-        client.send(packet.frames(client.session.protocol), false)
+        let packet = Encoded::new(kind, nsp, Some(id), message.data, &message.attachments)
+            .compress(message.compress);
+        client.send(packet.frames_for(&client.session), false)
     }
 
     /// Sends one event to every socket `target` selects, encoded once. With `ack`, every
@@ -192,7 +196,9 @@ impl ProtocolInner {
         reached: impl FnMut(&Id),
     ) {
         let kind = event_kind(message.attachments.len());
-        let encode = |data: &str| Encoded::new(kind, nsp, ack, data, &message.attachments);
+        let encode = |data: &str| {
+            Encoded::new(kind, nsp, ack, data, &message.attachments).compress(message.compress)
+        };
         // Stored even when nobody is connected: that is when clients are reconnecting. Only
         // socket.io v5 clients recover, so the log keeps their frames.
         let packet = match &self.recovery {
