@@ -28,6 +28,49 @@ const DEFAULTS = {
 
 const U32_OPTIONS = ['pingInterval', 'pingTimeout', 'upgradeTimeout', 'connectTimeout', 'maxHttpBufferSize', 'maxBufferedBytes'];
 
+const isObject = (value) => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isBoolean = (value) => typeof value === 'boolean';
+const booleanOrObject = (value) => isBoolean(value) || isObject(value);
+
+/**
+ * The shapes other options must have when given: a wrong one is a mistake in the user's
+ * configuration, reported at construction rather than found out from odd behaviour later.
+ * @type {Record<string, [(value: any) => boolean, string]>}
+ */
+const SHAPES = {
+  allowUpgrades: [isBoolean, 'a boolean'],
+  allowEIO3: [isBoolean, 'a boolean'],
+  addTrailingSlash: [isBoolean, 'a boolean'],
+  serveClient: [isBoolean, 'a boolean'],
+  cleanupEmptyChildNamespaces: [isBoolean, 'a boolean'],
+  httpCompression: [booleanOrObject, 'a boolean or { threshold }'],
+  perMessageDeflate: [booleanOrObject, 'a boolean or { threshold }'],
+  connectionStateRecovery: [booleanOrObject, 'a boolean or { maxDisconnectionDuration, skipMiddlewares }'],
+  cookie: [booleanOrObject, 'a boolean or the cookie attributes'],
+  cors: [(value) => booleanOrObject(value) || typeof value === 'function', 'a boolean, the cors options or a function'],
+  host: [(value) => typeof value === 'string', 'a string'],
+  namespace: [isObject, 'an object of { [nsp]: { connectionMiddleware, packetMiddleware } }'],
+  logger: [(value) => isObject(value) && typeof value.error === 'function', 'an object with an error(...) method'],
+};
+
+function checkShapes(resolved) {
+  for (const [name, [valid, expected]] of Object.entries(SHAPES)) {
+    const value = resolved[name];
+    if (value !== undefined && !valid(value)) {
+      const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
+      throw new TypeError(`option "${name}" must be ${expected}, got ${got}`);
+    }
+  }
+}
+
+/** `threshold` of httpCompression / perMessageDeflate when given as an object. */
+function checkThreshold(resolved, name) {
+  const option = resolved[name];
+  if (isObject(option) && option.threshold !== undefined && !isU32(option.threshold)) {
+    throw new TypeError(`option "${name}.threshold" must be a number between 0 and 4294967295, got ${String(option.threshold)}`);
+  }
+}
+
 /** @returns {typeof DEFAULTS & Record<string, any>} */
 function resolveOptions(opts = {}) {
   const resolved = { ...DEFAULTS, ...opts };
@@ -37,6 +80,8 @@ function resolveOptions(opts = {}) {
       throw new TypeError(`option "${name}" must be a number between 0 and 4294967295, got ${String(value)}`);
     }
   }
+  checkShapes(resolved);
+  checkThreshold(resolved, 'httpCompression');
   if (typeof resolved.path !== 'string' || !resolved.path.startsWith('/')) {
     throw new TypeError(`option "path" must be a string starting with "/", got ${String(resolved.path)}`);
   }
@@ -46,12 +91,8 @@ function resolveOptions(opts = {}) {
     }
   }
   if (resolved.perMessageDeflate) {
+    checkThreshold(resolved, 'perMessageDeflate');
     resolved.perMessageDeflate = { threshold: 1024, ...(resolved.perMessageDeflate === true ? {} : resolved.perMessageDeflate) };
-    if (!isU32(resolved.perMessageDeflate.threshold)) {
-      throw new TypeError(
-        `option "perMessageDeflate.threshold" must be a number between 0 and 4294967295, got ${String(resolved.perMessageDeflate.threshold)}`,
-      );
-    }
   }
   if (resolved.connectionStateRecovery) {
     resolved.connectionStateRecovery = {
@@ -59,11 +100,14 @@ function resolveOptions(opts = {}) {
       skipMiddlewares: true,
       ...resolved.connectionStateRecovery,
     };
-    const { maxDisconnectionDuration } = resolved.connectionStateRecovery;
+    const { maxDisconnectionDuration, skipMiddlewares } = resolved.connectionStateRecovery;
     if (!isU32(maxDisconnectionDuration)) {
       throw new TypeError(
         `option "connectionStateRecovery.maxDisconnectionDuration" must be a number between 0 and 4294967295, got ${String(maxDisconnectionDuration)}`,
       );
+    }
+    if (!isBoolean(skipMiddlewares)) {
+      throw new TypeError(`option "connectionStateRecovery.skipMiddlewares" must be a boolean, got ${typeof skipMiddlewares}`);
     }
   }
   if (!Array.isArray(resolved.transports) || resolved.transports.some((t) => t !== 'polling' && t !== 'websocket')) {
