@@ -136,6 +136,58 @@ describe.each(Object.keys(V2_TRANSPORTS))('socket.io-client 2.x over %s', (trans
     });
   });
 
+  test('socket.io 4 server features reach 2.x clients: broadcast acks, socket.use, onAny, fetchSockets, socketsJoin, compression', async () => {
+    const opts = { allowEIO3: true, perMessageDeflate: { threshold: 100 } };
+    const seen = await sameAsSocketIo(opts, async ({ io, url, track }) => {
+      const connection = nextConnection(io.sockets);
+      const c = track(v2(url, transport));
+      const [s] = await Promise.all([connection, once(c, 'connect')]);
+      await upgraded(c, transport);
+      const result = {};
+      c.on('question', (n, ack) => ack(n * 2));
+      result.broadcastAck = await new Promise((resolve) =>
+        io.timeout(2000).emit('question', 21, (err, responses) => resolve([err, responses])),
+      );
+      const anyEvents = [];
+      s.onAny((event, ...args) => anyEvents.push([event, ...args]));
+      const errors = [];
+      s.on('error', (err) => errors.push(err.message));
+      s.use(([event], next) => next(event === 'forbidden' ? new Error('not allowed') : undefined));
+      const delivered = [];
+      s.on('forbidden', () => delivered.push('forbidden'));
+      s.on('allowed', (ack) => ack('ok'));
+      c.emit('forbidden');
+      result.allowedAck = await new Promise((resolve) => c.emit('allowed', resolve));
+      result.anyEvents = anyEvents.map(([event]) => event);
+      result.middleware = { errors, delivered };
+      io.socketsJoin('room');
+      const fetched = await io.in('room').fetchSockets();
+      result.fetched = fetched.map((f) => ({ sameId: f.id === s.id, rooms: [...f.rooms].filter((r) => r !== s.id) }));
+      const big = 'big '.repeat(300);
+      const back = once(c, 'big');
+      io.to('room').emit('big', big);
+      result.bigArrived = (await back) === big;
+      result.bigEcho = await new Promise((resolve) => {
+        s.on('big-echo', (value, ack) => ack(value === big));
+        c.emit('big-echo', big, resolve);
+      });
+      const gone = first(c, 'disconnect');
+      io.in('room').disconnectSockets();
+      result.disconnect = await gone;
+      return result;
+    });
+    expect(seen).toEqual({
+      broadcastAck: [null, [42]],
+      allowedAck: 'ok',
+      anyEvents: ['forbidden', 'allowed'],
+      middleware: { errors: ['not allowed'], delivered: [] },
+      fetched: [{ sameId: true, rooms: ['room'] }],
+      bigArrived: true,
+      bigEcho: true,
+      disconnect: 'io server disconnect',
+    });
+  });
+
   test('namespaces with a query, middleware errors as strings, unknown namespaces', async () => {
     const seen = await sameAsSocketIo({ allowEIO3: true }, async ({ io, url, track }) => {
       const okConnection = nextConnection(io.of('/ok'));
