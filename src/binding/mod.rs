@@ -5,4 +5,5 @@ mod events;
 mod http_hook;
 mod options;
 mod questions;
+mod runtime;
 mod server;
