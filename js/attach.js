@@ -3,10 +3,12 @@
 /**
  * Sharing a Node `http.Server`: requests under the engine path go to Rust, everything else to
  * the app's own listeners. Websocket upgrades are handed to Rust as a duplicated descriptor, so
- * their frames never pass through JS; polling requests are parsed by Node and answered by Rust.
+ * their frames never pass through JS (over TLS they are relayed, see tls-relay.js); polling
+ * requests are parsed by Node and answered by Rust.
  */
 
 const { urlMatchers } = require('./http-options');
+const { LoopbackPairs, relayTls } = require('./tls-relay');
 
 function readBody(req, limit) {
   return new Promise((resolve, reject) => {
@@ -63,16 +65,25 @@ function attachToHttpServer(io, httpServer) {
       );
   };
 
+  /** @type {LoopbackPairs | undefined} made by the first websocket over TLS */
+  let tlsPairs;
   const onUpgrade = (req, socket, head) => {
     if (!matches.engine(req.url)) return;
+    const handOver = (fd, secure) =>
+      native.handleUpgrade(fd, req.url, req.rawHeaders, head, socket.remoteAddress || '', secure);
+    if (socket.encrypted) {
+      if (!tlsPairs) tlsPairs = new LoopbackPairs();
+      relayTls(tlsPairs, handOver, socket);
+      return;
+    }
     const fd = socket._handle && socket._handle.fd;
     if (typeof fd !== 'number' || fd < 0) {
-      // No plain descriptor to hand over (e.g. a TLS socket): refuse rather than hang.
+      // No descriptor to hand over (an unusual socket wrapper): refuse rather than hang.
       socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       return;
     }
     try {
-      native.handleUpgrade(fd, req.url, req.rawHeaders, head, socket.remoteAddress || '');
+      handOver(fd, false);
     } finally {
       socket.destroy();
     }
@@ -84,6 +95,7 @@ function attachToHttpServer(io, httpServer) {
   return () => {
     httpServer.removeListener('request', onRequest);
     httpServer.removeListener('upgrade', onUpgrade);
+    if (tlsPairs) tlsPairs.close();
     for (const listener of appListeners) httpServer.on('request', listener);
   };
 }

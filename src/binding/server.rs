@@ -232,7 +232,8 @@ impl NativeServer {
     }
 
     /// Takes over a websocket upgrade that Node parsed: duplicates the socket's descriptor so the
-    /// caller can destroy its own handle; frames never pass through JS.
+    /// caller can destroy its own handle; frames never pass through JS. `secure`: the client
+    /// came over TLS (whose bytes Node relays, see `js/tls-relay.js`).
     #[napi]
     pub fn handle_upgrade(
         &self,
@@ -241,6 +242,7 @@ impl NativeServer {
         headers: Vec<String>,
         head: Buffer,
         remote_address: String,
+        secure: Option<bool>,
     ) -> Result<()> {
         let stream = handoff::duplicate(fd).map_err(|e| Error::new(Status::GenericFailure, e))?;
         let request = RequestInfo::new(
@@ -248,7 +250,7 @@ impl NativeServer {
             url,
             header_pairs(headers),
             remote_address,
-            false,
+            secure.unwrap_or(false),
         );
         let head = Bytes::from(Vec::<u8>::from(head));
         let engine = self.engine.clone();
