@@ -5,3 +5,4 @@
 pub mod local;
 pub mod msgpack;
 pub mod recovery;
+pub mod redis;

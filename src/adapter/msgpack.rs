@@ -494,7 +494,11 @@ fn write_json(out: &mut String, value: &Value, attachments: &mut Vec<Bytes>) {
         Value::Float(f) => out.push_str(&json_number(*f)),
         Value::Str(s) => out.push_str(&serde_json::to_string(s).unwrap_or_default()),
         Value::Bin(b) => {
-            let _ = write!(out, "{{\"_placeholder\":true,\"num\":{}}}", attachments.len());
+            let _ = write!(
+                out,
+                "{{\"_placeholder\":true,\"num\":{}}}",
+                attachments.len()
+            );
             attachments.push(b.clone());
         }
         Value::Array(items) => {
@@ -612,10 +616,7 @@ mod tests {
             ("128", &[0xcc, 0x80]),
             ("256", &[0xcd, 0x01, 0x00]),
             ("65536", &[0xce, 0x00, 0x01, 0x00, 0x00]),
-            (
-                "4294967296",
-                &[0xcf, 0, 0, 0, 1, 0, 0, 0, 0],
-            ),
+            ("4294967296", &[0xcf, 0, 0, 0, 1, 0, 0, 0, 0]),
             ("-1", &[0xff]),
             ("-32", &[0xe0]),
             ("-33", &[0xd0, 0xdf]),
@@ -654,9 +655,7 @@ mod tests {
         let bytes = encode(&value);
         assert_eq!(
             bytes,
-            [
-                0x82, 0xa1, b'a', 0x93, 0xc0, 0xc3, 0xc2, 0xa2, 0xc3, 0xa9, 0xa1, b'x'
-            ]
+            [0x82, 0xa1, b'a', 0x93, 0xc0, 0xc3, 0xc2, 0xa2, 0xc3, 0xa9, 0xa1, b'x']
         );
         assert_eq!(decode(&bytes).unwrap(), value);
         let long = "x".repeat(40);
