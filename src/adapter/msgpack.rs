@@ -263,11 +263,11 @@ impl Reader<'_> {
             0xc0 => Value::Nil,
             0xc2 => Value::Bool(false),
             0xc3 => Value::Bool(true),
-            0xc4 | 0xc5 | 0xc6 => {
+            0xc4..=0xc6 => {
                 let len = self.uint(1 << (prefix - 0xc4))? as usize;
                 Value::Bin(Bytes::copy_from_slice(self.take(len)?))
             }
-            0xc7 | 0xc8 | 0xc9 => {
+            0xc7..=0xc9 => {
                 let len = self.uint(1 << (prefix - 0xc7))? as usize;
                 self.ext(len)?
             }
@@ -295,7 +295,7 @@ impl Reader<'_> {
             0xd6 => self.ext(4)?,
             0xd7 => self.ext(8)?,
             0xd8 => self.ext(16)?,
-            0xd9 | 0xda | 0xdb => {
+            0xd9..=0xdb => {
                 let len = self.uint(1 << (prefix - 0xd9))? as usize;
                 self.str(len)?
             }
