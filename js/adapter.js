@@ -122,10 +122,11 @@ class Adapter {
     if (fn) process.nextTick(fn, null, rooms ? [...rooms] : null);
   }
 
-  /** `(cb)`: every room name of the namespace. */
+  /** `(cb)`: every room name of the namespace; without a callback, a Promise of their Set. */
   allRooms(fn) {
-    const rooms = [...this.rooms.keys()];
-    if (fn) process.nextTick(fn, null, rooms);
+    const rooms = new Set(this.rooms.keys());
+    if (typeof fn !== 'function') return Promise.resolve(rooms);
+    process.nextTick(fn, null, [...rooms]);
   }
 
   /** `(id, close, cb)`: disconnects socket `id`; an error when no such socket is found. */

@@ -656,13 +656,13 @@ impl NativeServer {
         self.engine.close_all();
         self.events.shut();
         let listener = self.listener.lock().take();
-        let cluster = self.cluster.lock().take();
+        if let Some(cluster) = self.cluster.lock().take() {
+            // Not awaited: quitting a client that is still reconnecting waits for a timeout.
+            napi::bindgen_prelude::spawn(async move { cluster.close().await });
+        }
         env.spawn_future(async move {
             if let Some(task) = listener {
                 let _ = task.await;
-            }
-            if let Some(cluster) = cluster {
-                cluster.close().await;
             }
             Ok(())
         })
