@@ -391,3 +391,140 @@ impl RedisAdapter {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parking_lot::Mutex;
+
+    #[derive(Default)]
+    struct Recorder {
+        rooms: Vec<String>,
+        broadcasts: Mutex<Vec<(String, RemoteBroadcast)>>,
+        requests: Mutex<Vec<(String, bool, String)>>,
+    }
+
+    impl LocalNode for Recorder {
+        fn has_room(&self, _nsp: &str, room: &str) -> bool {
+            self.rooms.iter().any(|r| r == room)
+        }
+        fn broadcast(&self, nsp: &str, remote: RemoteBroadcast) {
+            self.broadcasts.lock().push((nsp.to_owned(), remote));
+        }
+        fn request(&self, nsp: &str, response: bool, json: String, _attachments: Vec<Bytes>) {
+            self.requests.lock().push((nsp.to_owned(), response, json));
+        }
+    }
+
+    fn adapter(namespaces: &[&str]) -> Arc<RedisAdapter> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let adapter = RedisAdapter::new(&RedisConfig::default(), runtime.handle().clone()).unwrap();
+        adapter
+            .namespaces
+            .write()
+            .extend(namespaces.iter().map(|n| n.to_string()));
+        adapter
+    }
+
+    fn broadcast_message(uid: &str, nsp: &str, rooms: &[&str]) -> Vec<u8> {
+        let strings = |items: &[&str]| {
+            Value::Array(items.iter().map(|s| Value::Str(s.to_string())).collect())
+        };
+        msgpack::encode(&Value::Array(vec![
+            Value::Str(uid.into()),
+            Value::Map(vec![
+                ("type".into(), Value::Int(2)),
+                (
+                    "data".into(),
+                    Value::Array(vec![
+                        Value::Str("ev".into()),
+                        Value::Bin(Bytes::from_static(&[7])),
+                    ]),
+                ),
+                ("nsp".into(), Value::Str(nsp.into())),
+            ]),
+            Value::Map(vec![
+                ("rooms".into(), strings(rooms)),
+                ("except".into(), strings(&[])),
+                (
+                    "flags".into(),
+                    Value::Map(vec![("volatile".into(), Value::Bool(true))]),
+                ),
+            ]),
+        ]))
+    }
+
+    #[test]
+    fn a_broadcast_of_another_node_reaches_the_namespace_it_names() {
+        let adapter = adapter(&["/", "/chat"]);
+        let local = Recorder::default();
+        adapter.on_message(
+            "socket.io#/chat#",
+            &broadcast_message("other", "/chat", &[]),
+            &local,
+        );
+        let broadcasts = local.broadcasts.lock();
+        let (nsp, remote) = &broadcasts[0];
+        assert_eq!(nsp, "/chat");
+        assert_eq!(remote.data, r#"["ev",{"_placeholder":true,"num":0}]"#);
+        assert_eq!(remote.attachments, [Bytes::from_static(&[7])]);
+        assert!(remote.volatile);
+    }
+
+    #[test]
+    fn echoes_other_namespaces_and_absent_rooms_are_skipped() {
+        let adapter = adapter(&["/"]);
+        let local = Recorder {
+            rooms: vec!["here".into()],
+            ..Default::default()
+        };
+        let own = adapter.uid().to_owned();
+        adapter.on_message("socket.io#/#", &broadcast_message(&own, "/", &[]), &local);
+        adapter.on_message(
+            "socket.io#/#",
+            &broadcast_message("x", "/other", &[]),
+            &local,
+        );
+        // Not even decoded: these bytes are no msgpack message at all.
+        adapter.on_message("socket.io#/#elsewhere#", b"\xc1", &local);
+        adapter.on_message(
+            "socket.io#/#here#",
+            &broadcast_message("x", "/", &["here"]),
+            &local,
+        );
+        let broadcasts = local.broadcasts.lock();
+        assert_eq!(broadcasts.len(), 1);
+        assert_eq!(broadcasts[0].1.rooms, ["here"]);
+    }
+
+    #[test]
+    fn requests_go_up_as_json_except_our_own() {
+        let adapter = adapter(&["/"]);
+        let local = Recorder::default();
+        let own = format!(r#"{{"uid":"{}","type":6,"data":["a"]}}"#, adapter.uid());
+        adapter.on_message("socket.io-request#/#", own.as_bytes(), &local);
+        adapter.on_message(
+            "socket.io-request#/#",
+            br#"{"uid":"x","type":1,"requestId":"r"}"#,
+            &local,
+        );
+        let response = msgpack::encode(&Value::Map(vec![(
+            "requestId".into(),
+            Value::Str("r".into()),
+        )]));
+        adapter.on_message("socket.io-response#/#", &response, &local);
+        assert_eq!(
+            *local.requests.lock(),
+            [
+                (
+                    "/".to_owned(),
+                    false,
+                    r#"{"uid":"x","type":1,"requestId":"r"}"#.to_owned()
+                ),
+                ("/".to_owned(), true, r#"{"requestId":"r"}"#.to_owned()),
+            ]
+        );
+    }
+}
