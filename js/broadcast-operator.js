@@ -128,10 +128,10 @@ class BroadcastOperator {
       responses.push(response);
       check();
     };
-    const opts = { rooms: this.rooms, except: this.exceptRooms, flags: this.flags };
+    const opts = this._opts();
     for (const nsp of nsps) {
       nsp.adapter.broadcastWithAck(packet, opts, onCount, onAck);
-      nsp._broadcastWithAckLocal(undefined, opts, undefined, onCount, onAck, { data, attachments });
+      nsp._broadcastWithAckLocal({ data, attachments }, opts, undefined, onCount, onAck);
     }
     // socket.io learns the number of servers asynchronously before it can complete.
     Promise.all(nsps.map((nsp) => nsp.adapter.serverCount())).then(

@@ -8,7 +8,6 @@ const { BroadcastOperator } = require('./broadcast-operator');
 const { EggLayer } = require('./egg/layer');
 const { assertNotReserved } = require('./reserved');
 const { SessionStore, privateSessionId } = require('./recovery');
-const { encodeArgs } = require('./binary');
 
 const emitReserved = EventEmitter.prototype.emit;
 
@@ -115,11 +114,11 @@ class Namespace extends EventEmitter {
   }
 
   /**
-   * This server's part of a broadcast with acks: sends `args` (or the already `encoded` packet)
-   * with one ack id, reports the number of recipients to `onCount`, each answer to `onAck`.
-   * Answers still missing after `timeout` ms (when given) are forgotten.
+   * This server's part of a broadcast with acks: sends the `encoded` packet (see binary.js's
+   * `encodeArgs`) with one ack id, reports the number of recipients to `onCount`, each answer to
+   * `onAck`. Answers still missing after `timeout` ms (when given) are forgotten.
    */
-  _broadcastWithAckLocal(args, opts, timeout, onCount, onAck, encoded = encodeArgs(args)) {
+  _broadcastWithAckLocal(encoded, opts, timeout, onCount, onAck) {
     const id = this._ids++;
     const target = { rooms: [...opts.rooms], except: [...opts.except] };
     const sockets = [];

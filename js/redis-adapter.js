@@ -125,11 +125,17 @@ class RedisAdapter extends Adapter {
     this._native.clusterPublish(this.nsp.name, channel, uid, data, attachments);
   }
 
-  _respond(request, message) {
-    if (this.cluster.opts.publishOnSpecificResponseChannel && request.uid) {
-      this._publish(CHANNEL.RESPONSE_TO, message, request.uid);
-    } else {
-      this._publish(CHANNEL.RESPONSE, message);
+  /**
+   * Answers another node's request (on the shared response channel when `shared`, whatever
+   * `publishOnSpecificResponseChannel` says); an answer that cannot be sent (Redis away) is dropped.
+   */
+  _respond(request, message, shared = false) {
+    const specific = !shared && this.cluster.opts.publishOnSpecificResponseChannel && request.uid;
+    try {
+      if (specific) this._publish(CHANNEL.RESPONSE_TO, message, request.uid);
+      else this._publish(CHANNEL.RESPONSE, message);
+    } catch {
+      // The asking node times out, as it would if this node were gone.
     }
   }
 
@@ -318,9 +324,21 @@ class RedisAdapter extends Adapter {
 
   /** A message from another node (see `[9, …]` in src/binding/events.rs). */
   _onMessage(isResponse, message, attachments) {
-    if (attachments) attachBinary(message, attachments);
-    if (isResponse) this._onResponse(message);
-    else this._onRequest(message);
+    try {
+      if (attachments) attachBinary(message, attachments);
+    } catch {
+      return; // placeholders without their bytes: a malformed message, ignored as the v8 adapter does
+    }
+    if (isResponse) {
+      this._onResponse(message);
+      return;
+    }
+    // A throwing listener (serverSideEmit) surfaces as an uncaught exception, as in _drain.
+    this._onRequest(message).catch((err) =>
+      process.nextTick(() => {
+        throw err;
+      }),
+    );
   }
 
   async _onRequest(request) {
@@ -362,7 +380,8 @@ class RedisAdapter extends Adapter {
         args.push((arg) => {
           if (called) return;
           called = true;
-          this._publish(CHANNEL.RESPONSE, { type: TYPE.SERVER_SIDE_EMIT, requestId: request.requestId, data: arg });
+          // Always the shared response channel, as the v8 adapter does for these answers.
+          this._respond(request, { type: TYPE.SERVER_SIDE_EMIT, requestId: request.requestId, data: arg }, true);
         });
         return this.nsp._onServerSideEmit(args);
       }
@@ -370,7 +389,7 @@ class RedisAdapter extends Adapter {
         const packet = request.packet || {};
         if (!Array.isArray(packet.data) || !opts) return undefined;
         const timeout = request.opts.flags && request.opts.flags.timeout;
-        return this.nsp._broadcastWithAckLocal(packet.data, opts, timeout, (clientCount) => {
+        return this.nsp._broadcastWithAckLocal(encodeArgs(packet.data), opts, timeout, (clientCount) => {
           this._respond(request, { type: TYPE.BROADCAST_CLIENT_COUNT, requestId: request.requestId, clientCount });
         }, (arg) => {
           this._respond(request, { type: TYPE.BROADCAST_ACK, requestId: request.requestId, packet: arg });
