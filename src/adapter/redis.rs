@@ -23,6 +23,7 @@ use fred::types::config::{Config, ReconnectPolicy, ServerConfig};
 use fred::types::Builder;
 use parking_lot::RwLock;
 use rand::distr::{Alphanumeric, SampleString};
+use tokio::sync::broadcast::error::RecvError;
 
 use super::msgpack::{self, Value};
 
@@ -81,6 +82,8 @@ pub struct RedisAdapter {
 /// Commands waiting for a connection are bounded: past it they fail instead of piling up.
 const MAX_BUFFERED_COMMANDS: usize = 1024;
 const RECONNECT_DELAY_MS: u32 = 500;
+/** Messages received but not yet handled; bursts of broadcasts wait here. */
+const MESSAGE_QUEUE: usize = 4096;
 
 impl RedisAdapter {
     pub fn new(config: &RedisConfig, runtime: tokio::runtime::Handle) -> Result<Arc<Self>, String> {
@@ -113,6 +116,7 @@ impl RedisAdapter {
             })
             .with_performance_config(|p| {
                 p.default_command_timeout = Duration::from_secs(5);
+                p.broadcast_channel_capacity = MESSAGE_QUEUE;
             });
         let publisher = builder.build().map_err(|e| e.to_string())?;
         let subscriber = builder
@@ -141,7 +145,14 @@ impl RedisAdapter {
         let weak = Arc::downgrade(self);
         let weak_local = Arc::downgrade(&local);
         self.runtime.spawn(async move {
-            while let Ok(message) = messages.recv().await {
+            loop {
+                let message = match messages.recv().await {
+                    Ok(message) => message,
+                    // Past the queue's capacity the oldest messages are lost (memory stays
+                    // bounded, as Redis itself drops a subscriber that falls too far behind).
+                    Err(RecvError::Lagged(_)) => continue,
+                    Err(RecvError::Closed) => return,
+                };
                 let (Some(adapter), Some(local)) = (weak.upgrade(), weak_local.upgrade()) else {
                     return;
                 };
