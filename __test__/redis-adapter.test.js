@@ -213,6 +213,21 @@ describe('Redis adapter', () => {
     });
   });
 
+  it('a dynamic namespace joins the cluster with its first socket and leaves it when removed', async () => {
+    const a = ourNode();
+    const b = ourNode({}, { cleanupEmptyChildNamespaces: true });
+    b.of(/^\/room-\d+$/);
+    a.of('/room-1');
+    await clustered([a], 1, '/room-1');
+    const socket = await connected(b, {}, '/room-1');
+    await clustered([a], 2, '/room-1');
+    const got = once(socket, 'm');
+    a.of('/room-1').emit('m', 'to the child');
+    expect(await got).toBe('to the child');
+    socket.disconnect();
+    await clustered([a], 1, '/room-1');
+  });
+
   it('three nodes, one in a child process, share broadcasts', async () => {
     const a = ourNode();
     const b = ourNode();

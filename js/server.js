@@ -251,6 +251,7 @@ class Server extends EventEmitter {
   _removeChild(child) {
     this._nsps.delete(child.name);
     child._parent._children.delete(child);
+    if (child.adapter.close) child.adapter.close();
   }
 
   use(fn) {

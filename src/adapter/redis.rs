@@ -82,7 +82,7 @@ pub struct RedisAdapter {
 /// Commands waiting for a connection are bounded: past it they fail instead of piling up.
 const MAX_BUFFERED_COMMANDS: usize = 1024;
 const RECONNECT_DELAY_MS: u32 = 500;
-/** Messages received but not yet handled; bursts of broadcasts wait here. */
+/// Messages received but not yet handled; bursts of broadcasts wait here.
 const MESSAGE_QUEUE: usize = 4096;
 
 impl RedisAdapter {
@@ -194,6 +194,27 @@ impl RedisAdapter {
         let nsp = nsp.to_owned();
         self.runtime
             .spawn(async move { adapter.subscribe_now(&nsp).await });
+    }
+
+    /// Leaves the channels of namespace `nsp` (a dynamic namespace that went away).
+    pub fn unsubscribe(self: &Arc<Self>, nsp: &str) {
+        if !self.namespaces.write().remove(nsp) {
+            return;
+        }
+        let adapter = self.clone();
+        let key = &self.key;
+        let pattern = format!("{key}#{nsp}#*");
+        let channels = vec![
+            format!("{key}-request#{nsp}#"),
+            format!("{key}-response#{nsp}#"),
+            format!("{key}-response#{nsp}#{}#", self.uid),
+        ];
+        self.runtime.spawn(async move {
+            if adapter.subscriber.is_connected() {
+                let _ = adapter.subscriber.punsubscribe(pattern).await;
+                let _ = adapter.subscriber.unsubscribe(channels).await;
+            }
+        });
     }
 
     async fn subscribe_now(&self, nsp: &str) {

@@ -195,6 +195,13 @@ impl NativeServer {
         Ok(())
     }
 
+    /// Leaves the cluster channels of namespace `nsp` (a dynamic namespace removed when empty).
+    #[napi]
+    pub fn cluster_unsubscribe(&self, nsp: String) -> Result<()> {
+        self.cluster()?.unsubscribe(&nsp);
+        Ok(())
+    }
+
     /// Publishes a cluster request (`channel` 0), response (1) or response to node `uid` (2):
     /// the JSON text as is, msgpack when there are attachments. Throws while Redis is away.
     #[napi]
