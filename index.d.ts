@@ -225,6 +225,15 @@ export interface AdapterFactory {
 
 /** The Redis cluster adapter, for `io.adapter(…)` or the `adapter` option. */
 export declare function createAdapter(opts?: RedisOptions): AdapterFactory;
+/**
+ * @socket.io/redis-adapter's signature: the connection settings are read from a node-redis 4 or
+ * ioredis client (the clients themselves are not used; Rust opens its own connections).
+ */
+export declare function createAdapter(
+  pubClient: { publish: (...args: any[]) => unknown; options?: object },
+  subClient?: unknown,
+  opts?: RedisOptions,
+): AdapterFactory;
 
 /** `origin` of the `cors` package: allowed origin(s), `true` to reflect, or decided per request. */
 export type CorsOrigin =

@@ -335,6 +335,20 @@ describe('Redis adapter', () => {
     });
   });
 
+  it('createAdapter(pubClient, subClient, opts) takes the settings of a node-redis client', async () => {
+    const pub = createClient({ url: redis.url });
+    const sub = pub.duplicate();
+    const a = new Server(0);
+    a.adapter(createAdapter(pub, sub, { key: 'from-clients' }));
+    cleanup.push(() => new Promise((resolve) => a.close(resolve)));
+    const b = ourNode({ key: 'from-clients' });
+    await clustered([a, b], 2);
+    const onB = await connected(b);
+    const got = once(onB, 'm');
+    a.emit('m', 'via clients');
+    expect(await got).toBe('via clients');
+  });
+
   it('password, db and key prefix', async () => {
     const secured = await new RedisServer({ password: 's3cret' }).start();
     cleanup.push(() => secured.stop());

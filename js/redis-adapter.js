@@ -464,15 +464,34 @@ function requestIdFor() {
 
 /**
  * `io.adapter(createAdapter({ host, port, … }))` or the `adapter` option: every namespace of the
- * server then shares the cluster through Redis.
- * @param {RedisOptions} [opts]
+ * server then shares the cluster through Redis. For code written against
+ * @socket.io/redis-adapter, `createAdapter(pubClient, subClient, opts)` also works: the
+ * connection settings are read from the (node-redis 4 or ioredis) client, which is not used
+ * itself; Rust opens its own connections.
+ * @param {RedisOptions | object} [opts]
  */
-function createAdapter(opts = {}) {
+function createAdapter(opts = {}, subClient, clientOpts) {
+  const redisOptions = typeof opts.publish === 'function' ? { ...optionsOfClient(opts), ...clientOpts } : opts;
   const factory = (nsp) => {
     throw new Error(`the Redis adapter is installed by the server (io.adapter(...)), not per namespace (${nsp && nsp.name})`);
   };
-  factory.redisOptions = opts;
+  factory.redisOptions = redisOptions;
   return factory;
+}
+
+/** Connection settings of a node-redis 4 (`options.url`/`socket`/`database`) or ioredis client. */
+function optionsOfClient(client) {
+  const options = client.options || {};
+  const socket = options.socket || {};
+  const picked = {
+    url: options.url,
+    host: socket.host || options.host,
+    port: socket.port || options.port,
+    username: options.username,
+    password: options.password,
+    db: options.database !== undefined ? options.database : options.db,
+  };
+  return Object.fromEntries(Object.entries(picked).filter(([, value]) => value !== undefined && value !== null));
 }
 
 module.exports = { RedisCluster, RedisAdapter, RemoteSocket, createAdapter, TYPE };

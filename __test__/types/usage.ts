@@ -257,6 +257,8 @@ const eggCluster = new Server(0, { redis: redisOptions });
 const midwayCluster = new Server({ adapter: createAdapter({ url: 'redis://127.0.0.1:6379/0', requestsTimeout: 2000 }) });
 const plainCluster = new Server(0).adapter(createAdapter({ port: 6380, publishOnSpecificResponseChannel: true }));
 const installed: AdapterFactory | undefined = midwayCluster.adapter();
+const fakeClient = { publish: () => 1, options: { url: 'redis://127.0.0.1:6379' } };
+new Server(0, { adapter: createAdapter(fakeClient, fakeClient, { key: 'app' }) });
 eggCluster.fetchSockets().then((all) => all.map((s) => [s.id, s.handshake.address, [...s.rooms], s.data]));
 eggCluster.in('room').fetchSockets().then(([first]) => first && first.emit('hi'));
 eggCluster.of('/').adapter.allRooms().then((all: Set<string>) => all.size);
