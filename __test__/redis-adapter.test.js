@@ -349,6 +349,42 @@ describe('Redis adapter', () => {
     expect(await got).toBe('via clients');
   });
 
+  it('speaks notepack.io byte for byte, both ways', async () => {
+    const notepack = require('notepack.io');
+    const io = ourNode();
+    await clustered([io], 1);
+    const sub = createClient({ url: redis.url });
+    const pub = sub.duplicate();
+    await Promise.all([sub.connect(), pub.connect()]);
+    cleanup.push(() => Promise.all([sub.quit(), pub.quit()]));
+    const published = [];
+    await sub.pSubscribe('socket.io#/#*', (message) => published.push(message), true);
+
+    const payload = { nested: { a: [1, { b: null }], s: 'x'.repeat(40) }, f: 1.5, big: 2 ** 40, neg: -(2 ** 40), t: true };
+    io.emit('ours', payload, Buffer.from([1, 2, 3]));
+    io.to('r').compress(false).emit('room');
+    await eventually(() => published.length === 2);
+    const [all, room] = published.map((bytes) => notepack.decode(bytes));
+    expect(all[1]).toEqual({ type: 2, data: ['ours', payload, Buffer.from([1, 2, 3])], nsp: '/' });
+    expect(all[2]).toEqual({ rooms: [], except: [], flags: {} });
+    expect(room[2]).toEqual({ rooms: ['r'], except: [], flags: { compress: false } });
+    // What socket.io would have encoded for the same message, to the byte.
+    for (const bytes of published) expect(Buffer.compare(notepack.encode(notepack.decode(bytes)), bytes)).toBe(0);
+
+    // And what notepack encodes, ours decodes: dates, ArrayBuffers, floats, undefined.
+    const socket = await connected(io);
+    const got = once(socket, 'theirs');
+    const data = ['theirs', { when: new Date(Date.UTC(2024, 1, 29, 12, 0, 0, 250)), ab: new Uint8Array([9]).buffer, f: -0.25, u: undefined, list: [undefined, 2 ** 53] }];
+    await pub.publish('socket.io#/#', notepack.encode(['other', { type: 2, data, nsp: '/' }, { rooms: [], except: [], flags: {} }]));
+    const received = await got;
+    expect({ ...received, ab: Buffer.from(received.ab) }).toEqual({
+      when: '2024-02-29T12:00:00.250Z',
+      ab: Buffer.from([9]),
+      f: -0.25,
+      list: [null, 2 ** 53],
+    });
+  });
+
   it('password, db and key prefix', async () => {
     const secured = await new RedisServer({ password: 's3cret' }).start();
     cleanup.push(() => secured.stop());
