@@ -113,6 +113,12 @@ impl RedisAdapter {
             .with_connection_config(|c| {
                 c.connection_timeout = Duration::from_secs(5);
                 c.max_command_buffer_len = MAX_BUFFERED_COMMANDS;
+                // A broadcast retried after a reconnection would arrive late, or twice.
+                c.max_command_attempts = 1;
+                // A connection that silently stopped answering (no FIN, say a partition) is
+                // closed and made again rather than left to pile up commands.
+                c.unresponsive.max_timeout = Some(Duration::from_secs(5));
+                c.unresponsive.interval = Duration::from_secs(1);
             })
             .with_performance_config(|p| {
                 p.default_command_timeout = Duration::from_secs(5);
