@@ -52,7 +52,6 @@ class RedisCluster {
   constructor(io, opts) {
     this.io = io;
     this.opts = opts;
-    this.uid = undefined;
     this.requestsTimeout = Number(opts.requestsTimeout) || DEFAULT_REQUESTS_TIMEOUT;
     const failFast = opts.failFast !== false;
     const port = opts.port === undefined ? undefined : Number(opts.port);
@@ -67,10 +66,9 @@ class RedisCluster {
         db,
         key: opts.key,
         failFast,
-      })
-      .then((uid) => {
-        this.uid = uid;
       });
+    /** This node's id in the cluster's messages. */
+    this.uid = io._native.clusterUid;
     this.ready.catch((err) => {
       if (!failFast || io._closed) return;
       const where = opts.url || `${opts.host || '127.0.0.1'}:${port || 6379}`;

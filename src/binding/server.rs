@@ -152,14 +152,14 @@ impl NativeServer {
         })
     }
 
-    /// Joins the Redis cluster: resolves with this node's uid once connected; rejects when Redis
-    /// cannot be reached and `failFast` is set.
-    #[napi(ts_return_type = "Promise<string>")]
+    /// Joins the Redis cluster: resolves once connected; rejects when Redis cannot be reached and
+    /// `failFast` is set.
+    #[napi(ts_return_type = "Promise<void>")]
     pub fn use_redis<'env>(
         &self,
         env: &'env Env,
         options: NativeRedisOptions,
-    ) -> Result<PromiseRaw<'env, String>> {
+    ) -> Result<PromiseRaw<'env, ()>> {
         let config = RedisConfig {
             url: options.url,
             host: options.host,
@@ -175,10 +175,16 @@ impl NativeServer {
         let adapter = RedisAdapter::new(&config, runtime).map_err(Error::from_reason)?;
         *self.cluster.lock() = Some(adapter.clone());
         let local: Arc<dyn LocalNode> = self.protocol.clone();
-        env.spawn_future(async move {
-            adapter.start(local).await.map_err(Error::from_reason)?;
-            Ok(adapter.uid().to_owned())
-        })
+        env.spawn_future(async move { adapter.start(local).await.map_err(Error::from_reason) })
+    }
+
+    /// This node's id in the cluster (known before the connection is made).
+    #[napi(getter)]
+    pub fn cluster_uid(&self) -> Option<String> {
+        self.cluster
+            .lock()
+            .as_ref()
+            .map(|cluster| cluster.uid().to_owned())
     }
 
     fn cluster(&self) -> Result<Arc<RedisAdapter>> {
