@@ -184,7 +184,60 @@ export interface ServerOptions {
    * @default false
    */
   perMessageDeflate?: boolean | { threshold?: number };
+  /**
+   * egg-style cluster configuration (egg-socket.io's `io.redis`): servers on one Redis share
+   * broadcasts and cluster requests, in @socket.io/redis-adapter v8's format.
+   */
+  redis?: RedisOptions;
+  /** A cluster adapter, `createAdapter({ host, port, … })` (what `io.adapter(…)` takes). */
+  adapter?: AdapterFactory;
 }
+
+/** How to reach Redis for the cluster adapter. */
+export interface RedisOptions {
+  /** `redis://[[user]:password@]host:port[/db]`; wins over the separate fields. */
+  url?: string;
+  /** @default "127.0.0.1" */
+  host?: string;
+  /** @default 6379 */
+  port?: number;
+  username?: string;
+  password?: string;
+  /** egg-socket.io's (ioredis 3) name for `password`. */
+  auth_pass?: string;
+  /** The database to SELECT. @default 0 */
+  db?: number;
+  /** Channel prefix, the same on every server of the cluster. @default "socket.io" */
+  key?: string;
+  /** Milliseconds cluster requests (fetchSockets, serverSideEmit with ack, …) wait for answers. @default 5000 */
+  requestsTimeout?: number;
+  /** Answer requests on the asking server's own response channel (as the v8 adapter's option). @default false */
+  publishOnSpecificResponseChannel?: boolean;
+  /**
+   * Whether a Redis that cannot be reached at start is fatal (an uncaught error, as egg-socket.io
+   * fails). `false` starts anyway: the server serves its own clients and joins the cluster once
+   * Redis answers. @default true
+   */
+  failFast?: boolean;
+}
+
+/** Made by `createAdapter`; only this package's adapters can be installed (they run in Rust). */
+export interface AdapterFactory {
+  (nsp: Namespace): never;
+  readonly redisOptions: RedisOptions;
+}
+
+/** The Redis cluster adapter, for `io.adapter(…)` or the `adapter` option. */
+export declare function createAdapter(opts?: RedisOptions): AdapterFactory;
+/**
+ * @socket.io/redis-adapter's signature: the connection settings are read from a node-redis 4 or
+ * ioredis client (the clients themselves are not used; Rust opens its own connections).
+ */
+export declare function createAdapter(
+  pubClient: { publish: (...args: any[]) => unknown; options?: object },
+  subClient?: unknown,
+  opts?: RedisOptions,
+): AdapterFactory;
 
 /** `origin` of the `cors` package: allowed origin(s), `true` to reflect, or decided per request. */
 export type CorsOrigin =
@@ -320,6 +373,11 @@ export declare class Server extends EventEmitter {
   on(event: 'new_namespace', listener: (namespace: Namespace) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
 
+  /** The cluster adapter factory in use, if any. */
+  adapter(): AdapterFactory | undefined;
+  /** Joins a cluster: every namespace, present and future, shares broadcasts through Redis. */
+  adapter(factory: AdapterFactory): this;
+
   /** Closes every connection and stops listening (closing the shared HTTP server, if any). */
   close(fn?: (err?: Error) => void): void;
 }
@@ -368,7 +426,7 @@ export interface BroadcastMethods {
   disconnectSockets(close?: boolean): void;
   /** A broadcast whose acks are awaited `ms` milliseconds. */
   timeout(ms: number): BroadcastOperator;
-  fetchSockets(): Promise<Socket[]>;
+  fetchSockets(): Promise<Array<Socket | RemoteSocket>>;
   /**
    * Emits to the other servers of the cluster; an ack callback last gets `(err, responses)` (no
    * responses while this server is alone).
@@ -416,11 +474,23 @@ export declare class BroadcastOperator {
   /** `emit` with an ack, as a Promise of every recipient's response. */
   emitWithAck(event: string, ...args: any[]): Promise<any[]>;
   /** The selected sockets (on this server, the `Socket` objects themselves). */
-  fetchSockets(): Promise<Socket[]>;
+  fetchSockets(): Promise<Array<Socket | RemoteSocket>>;
   allSockets(): Promise<Set<string>>;
   socketsJoin(room: Room | Room[]): void;
   socketsLeave(room: Room | Room[]): void;
   disconnectSockets(close?: boolean): void;
+}
+
+/** A socket of another server of the cluster, as `fetchSockets` returns it. */
+export interface RemoteSocket {
+  readonly id: string;
+  readonly handshake: Handshake;
+  readonly rooms: Set<Room>;
+  readonly data: any;
+  emit(event: string, ...args: any[]): boolean;
+  join(room: Room | Room[]): void;
+  leave(room: Room | Room[]): void;
+  disconnect(close?: boolean): this;
 }
 
 /** A read view of one namespace's rooms (Rust owns them); each read crosses into Rust. */
@@ -440,6 +510,8 @@ export interface Adapter {
   /** The rooms of socket `id`, or null when there is no such socket. */
   clientRooms(id: string, fn: (err: Error | null, rooms: Room[] | null) => void): void;
   allRooms(fn: (err: Error | null, rooms: Room[]) => void): void;
+  /** Every room of the namespace, on every server of the cluster. */
+  allRooms(): Promise<Set<Room>>;
   /** Disconnects socket `id`; an error when no such socket is found. */
   remoteDisconnect(id: string, close: boolean, fn?: (err: Error | null) => void): void;
 }

@@ -36,15 +36,27 @@ const opt = (name, def) => {
 };
 const QUICK = flag('quick');
 
+// `cluster`: the server can run as one node of a Redis cluster (REDIS_PORT), for cluster scenarios.
 const SERVERS = {
-  socketio: { label: 'socket.io 4.8', cmd: `exec node ${q(path.join(__dirname, 'servers', 'socketio.js'))}` },
-  native: { label: 'native (socket.io API)', cmd: `exec node ${q(path.join(__dirname, 'servers', 'native.js'))}` },
+  socketio: { label: 'socket.io 4.8', cmd: `exec node ${q(path.join(__dirname, 'servers', 'socketio.js'))}`, cluster: true },
+  native: { label: 'native (socket.io API)', cmd: `exec node ${q(path.join(__dirname, 'servers', 'native.js'))}`, cluster: true },
   'native-egg': { label: 'native (egg route)', cmd: `exec node ${q(path.join(__dirname, 'servers', 'native-egg.js'))}` },
   ceiling: { label: 'ceiling (bare Rust)', cmd: `exec ${q(path.join(__dirname, 'servers', 'ceiling'))}` },
 };
 
-/** Scenario → loadgen arguments. Quick mode keeps the shapes, shrinks N and the windows. */
+/**
+ * Scenario → loadgen arguments. Quick mode keeps the shapes, shrinks N and the windows.
+ * A `cluster` scenario runs two nodes of the server on one redis-server (socket.io with
+ * @socket.io/redis-adapter as the reference); the clients alternate between them, one of them
+ * broadcasts, and deliveries are counted on both.
+ */
 function scenarios() {
+  const clusterBcast = (n, w) => ({
+    key: 'cluster-bcast-30B-k16',
+    kind: 'broadcast',
+    cluster: true,
+    args: ['broadcast', '--n', String(n), '--payload', '30', '--inflight', '16', ...w],
+  });
   if (QUICK) {
     const w = ['--warmup-ms', '300', '--duration-ms', '1000'];
     return [
@@ -52,6 +64,7 @@ function scenarios() {
       { key: 'bcast-30B-k1', kind: 'broadcast', args: ['broadcast', '--n', '200', '--payload', '30', '--inflight', '1', ...w] },
       { key: 'bcast-30B-k16', kind: 'broadcast', args: ['broadcast', '--n', '200', '--payload', '30', '--inflight', '16', ...w] },
       { key: 'echo', kind: 'echo', args: ['echo', '--n', '100', '--payload', '30', ...w] },
+      clusterBcast(200, w),
     ];
   }
   const w = ['--warmup-ms', '1000', '--duration-ms', '5000'];
@@ -71,6 +84,7 @@ function scenarios() {
     bcast(1024, '1KiB', 1),
     bcast(1024, '1KiB', 16),
     { key: 'echo', kind: 'echo', args: ['echo', '--n', '100', '--payload', '30', ...w] },
+    clusterBcast(1000, w),
   ];
 }
 
@@ -137,7 +151,7 @@ function freePort() {
 }
 
 /** utime + stime of a process (all its threads), in seconds. */
-function cpuOf(pid) {
+function cpuOfPid(pid) {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -148,7 +162,7 @@ function cpuOf(pid) {
   }
 }
 
-function rssKiB(pid) {
+function rssOfPid(pid) {
   try {
     const m = /VmRSS:\s+(\d+)\s+kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) : NaN;
@@ -184,12 +198,12 @@ function machine() {
 }
 
 /** Starts a server pinned to SERVER_CPU with a raised descriptor limit; resolves once it listens. */
-async function startServer(name, port) {
+async function startServer(name, port, env = {}) {
   const script = `ulimit -n 65536 2>/dev/null || ulimit -n $(ulimit -Hn); ${SERVERS[name].cmd}`;
   // taskset and bash both exec, so child.pid is the server's own pid.
   const child = spawn('taskset', ['-c', SERVER_CPU, 'bash', '-c', script], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port) },
+    env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const stderr = [];
@@ -222,18 +236,66 @@ async function stopServer(srv) {
   return srv.exited;
 }
 
-/** One (server, scenario) run: fresh server, one loadgen process, samples at its phase marks. */
-async function runOne(serverName, scen, round) {
+/** A redis-server for a cluster scenario, on the servers' CPU (it is part of the cluster's cost). */
+async function startRedis() {
   const port = await freePort();
-  const srv = await startServer(serverName, port);
+  const child = spawn('taskset', ['-c', SERVER_CPU, 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const exited = new Promise((r) => child.once('exit', (code, sig) => r({ code, sig })));
+  const ready = new Promise((resolve) => {
+    const rl = readline.createInterface({ input: child.stdout });
+    rl.on('line', (line) => {
+      if (/ready to accept connections/i.test(line)) resolve(true);
+    });
+  });
+  const ok = await Promise.race([ready, exited.then(() => false), sleep(10000).then(() => false)]);
+  if (!ok) {
+    child.kill('SIGKILL');
+    throw new Error('redis-server did not start (is it installed?)');
+  }
+  return { child, port, exited };
+}
+
+/**
+ * The server(s) of one run: one process, or for a cluster scenario two nodes and their Redis.
+ * `port` is the first node's (where the broadcasting client connects).
+ */
+async function startRunServers(serverName, scen) {
+  const port = await freePort();
+  if (!scen.cluster) {
+    const srv = await startServer(serverName, port);
+    return { port, nodes: [srv], redis: undefined, extraArgs: [] };
+  }
+  const redis = await startRedis();
+  const nodes = [];
+  try {
+    const port2 = await freePort();
+    nodes.push(await startServer(serverName, port, { REDIS_PORT: String(redis.port) }));
+    nodes.push(await startServer(serverName, port2, { REDIS_PORT: String(redis.port) }));
+    return { port, nodes, redis, extraArgs: ['--port2', String(port2)] };
+  } catch (err) {
+    for (const node of nodes) await stopServer(node);
+    redis.child.kill('SIGKILL');
+    await redis.exited;
+    throw err;
+  }
+}
+
+/** One (server, scenario) run: fresh server(s), one loadgen process, samples at its phase marks. */
+async function runOne(serverName, scen, round) {
+  const run = await startRunServers(serverName, scen);
+  const { port } = run;
+  const nodesCpu = () => run.nodes.reduce((sum, node) => sum + cpuOfPid(node.pid), 0);
+  const nodesRss = () => run.nodes.reduce((sum, node) => sum + rssOfPid(node.pid), 0);
   // Let the server finish starting (JIT warm-up of the module graph, lazy allocations).
   await sleep(QUICK ? 200 : 500);
   const row = { type: 'run', round, server: serverName, scenario: scen.key, kind: scen.kind };
-  row.rss_before_kib = rssKiB(srv.pid);
-  const cpuStart = cpuOf(srv.pid);
+  row.rss_before_kib = nodesRss();
+  const cpuStart = nodesCpu();
   let cpuA = NaN;
   let cpuB = NaN;
-  const lg = spawn('taskset', ['-c', LOADGEN_CPU, LOADGEN, ...scen.args, '--port', String(port)], {
+  const lg = spawn('taskset', ['-c', LOADGEN_CPU, LOADGEN, ...scen.args, ...run.extraArgs, '--port', String(port)], {
     cwd: ROOT,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -248,10 +310,10 @@ async function runOne(serverName, scen, round) {
     } catch {
       return;
     }
-    if (msg.event === 'measure_start') cpuA = cpuOf(srv.pid);
-    else if (msg.event === 'measure_end') cpuB = cpuOf(srv.pid);
+    if (msg.event === 'measure_start') cpuA = nodesCpu();
+    else if (msg.event === 'measure_end') cpuB = nodesCpu();
     else if (msg.event === 'settled') {
-      row.rss_settled_kib = rssKiB(srv.pid);
+      row.rss_settled_kib = nodesRss();
       lg.stdin.write('release\n');
     } else if (msg.type === 'result') result = msg;
   });
@@ -260,10 +322,14 @@ async function runOne(serverName, scen, round) {
   const [lgCode] = await new Promise((r) => lg.once('exit', (code, sig) => r([code, sig])));
   clearTimeout(killer);
   await new Promise((r) => (rl.closed ? r() : rl.once('close', r)));
-  row.server_cpu_total_s = cpuOf(srv.pid) - cpuStart;
-  const alive = srv.child.exitCode === null && srv.child.signalCode === null;
-  await stopServer(srv);
-  const srvErr = srv.stderr.join('');
+  row.server_cpu_total_s = nodesCpu() - cpuStart;
+  const alive = run.nodes.every((node) => node.child.exitCode === null && node.child.signalCode === null);
+  for (const node of run.nodes) await stopServer(node);
+  if (run.redis) {
+    run.redis.child.kill('SIGTERM');
+    await run.redis.exited;
+  }
+  const srvErr = run.nodes.map((node) => node.stderr.join('')).join('');
 
   row.loadgen_exit = lgCode;
   row.server_survived = alive;
@@ -426,6 +492,7 @@ async function main() {
   for (let round = 1; round <= rounds; round++) {
     for (const scen of scens) {
       for (const server of servers) {
+        if (scen.cluster && !SERVERS[server].cluster) continue;
         let row;
         try {
           row = await runOne(server, scen, round);

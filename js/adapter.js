@@ -46,6 +46,49 @@ class Adapter {
     return ids;
   }
 
+  /**
+   * The JSON of the flags a cluster adapter publishes a broadcast with; undefined keeps it on
+   * this server (always, without a cluster).
+   * @param {{ local?: boolean, volatile?: boolean, compress?: boolean, timeout?: number }} flags
+   * @returns {string | undefined}
+   */
+  clusterFlags(flags) {
+    return undefined;
+  }
+
+  /**
+   * @typedef {{ rooms: Set<string>, except: Set<string>, flags?: { local?: boolean } }} SelectOpts
+   */
+
+  /** @param {SelectOpts} opts @returns {import('./socket').Socket[]} */
+  _selectSockets(opts) {
+    const ids = this.selectIds(opts.rooms, opts.except);
+    return [...ids].map((id) => this.nsp.sockets.get(id)).filter(Boolean);
+  }
+
+  /** The selected sockets (this server's are the `Socket` objects themselves, as in socket.io). */
+  async fetchSockets(opts) {
+    return this._selectSockets(opts);
+  }
+
+  addSockets(opts, rooms) {
+    for (const socket of this._selectSockets(opts)) socket.join([...rooms]);
+  }
+
+  delSockets(opts, rooms) {
+    for (const socket of this._selectSockets(opts)) for (const room of rooms) socket.leave(room);
+  }
+
+  disconnectSockets(opts, close) {
+    for (const socket of this._selectSockets(opts)) socket.disconnect(close);
+  }
+
+  /**
+   * The other servers' part of a broadcast with acks (`packetArgs` is `[event, ...args]`): none
+   * without a cluster.
+   */
+  broadcastWithAck(packetArgs, opts, onCount, onAck) {}
+
   /** How many servers share these namespaces: this one alone, until a cluster adapter is used. */
   serverCount() {
     return Promise.resolve(1);
@@ -79,10 +122,11 @@ class Adapter {
     if (fn) process.nextTick(fn, null, rooms ? [...rooms] : null);
   }
 
-  /** `(cb)`: every room name of the namespace. */
+  /** `(cb)`: every room name of the namespace; without a callback, a Promise of their Set. */
   allRooms(fn) {
-    const rooms = [...this.rooms.keys()];
-    if (fn) process.nextTick(fn, null, rooms);
+    const rooms = new Set(this.rooms.keys());
+    if (typeof fn !== 'function') return Promise.resolve(rooms);
+    process.nextTick(fn, null, [...rooms]);
   }
 
   /** `(id, close, cb)`: disconnects socket `id`; an error when no such socket is found. */

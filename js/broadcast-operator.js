@@ -75,7 +75,7 @@ class BroadcastOperator {
       }
     }
     if (ack) {
-      this._emitWithAck(nsps, data, attachments, ack);
+      this._emitWithAck(nsps, packet, data, attachments, ack);
       return true;
     }
     for (const nsp of nsps) {
@@ -86,6 +86,7 @@ class BroadcastOperator {
         data,
         attachments,
         packetFlags(this.flags),
+        nsp.adapter.clusterFlags(this.flags),
       );
     }
     return true;
@@ -98,11 +99,15 @@ class BroadcastOperator {
     });
   }
 
-  /** As socket.io: one ack id per namespace, shared by its recipients; each answer is collected. */
-  _emitWithAck(nsps, data, attachments, ack) {
+  /**
+   * As socket.io: one ack id per namespace, shared by its recipients; each answer is collected.
+   * Done once every server reported how many clients it reached and they all answered.
+   */
+  _emitWithAck(nsps, packet, data, attachments, ack) {
     const responses = [];
-    let expected = 0;
-    let counted = false;
+    let expectedClients = 0;
+    let reportedServers = 0;
+    let expectedServers;
     let done = false;
     const finish = (err) => {
       if (done) return;
@@ -113,53 +118,56 @@ class BroadcastOperator {
     // Without timeout(ms) the delay is undefined, i.e. immediate, exactly as in socket.io.
     const timer = setTimeout(() => finish(new Error('operation has timed out')), this.flags.timeout);
     const check = () => {
-      if (counted && responses.length === expected) finish(null);
+      if (expectedServers === reportedServers && responses.length === expectedClients) finish(null);
     };
-    const target = { rooms: [...this.rooms], except: [...this.exceptRooms] };
+    const onCount = (count) => {
+      expectedClients += count;
+      reportedServers++;
+      check();
+    };
+    const onAck = (response) => {
+      responses.push(response);
+      check();
+    };
+    const opts = this._opts();
     for (const nsp of nsps) {
-      const id = nsp._ids++;
-      for (const sid of nsp.server._native.broadcastWithAck(nsp.name, target, data, attachments, id, packetFlags(this.flags))) {
-        const socket = nsp.sockets.get(sid);
-        if (!socket) continue;
-        expected++;
-        socket.acks.set(id, (response) => {
-          responses.push(response);
-          check();
-        });
-      }
+      nsp.adapter.broadcastWithAck(packet, opts, onCount, onAck);
+      nsp._broadcastWithAckLocal({ data, attachments }, opts, undefined, onCount, onAck);
     }
     // socket.io learns the number of servers asynchronously before it can complete.
-    Promise.resolve().then(() => {
-      counted = true;
-      check();
-    });
+    Promise.all(nsps.map((nsp) => nsp.adapter.serverCount())).then(
+      (counts) => {
+        expectedServers = counts.reduce((a, b) => a + b, 0);
+        check();
+      },
+      (err) => finish(err),
+    );
   }
 
-  /** The local sockets this operator targets. */
-  _sockets() {
-    const ids = this.nsp.adapter.selectIds(this.rooms, this.exceptRooms);
-    return [...ids].map((id) => this.nsp.sockets.get(id)).filter(Boolean);
+  _opts() {
+    return { rooms: this.rooms, except: this.exceptRooms, flags: this.flags };
   }
 
-  /** The selected sockets (this server's are the `Socket` objects themselves, as in socket.io). */
-  async fetchSockets() {
-    return this._sockets();
+  /** The selected sockets; with a cluster adapter, those of every server. */
+  fetchSockets() {
+    return this.nsp.adapter.fetchSockets(this._opts());
   }
 
   async allSockets() {
-    return new Set(this._sockets().map((socket) => socket.id));
+    const sockets = await this.fetchSockets();
+    return new Set(sockets.map((socket) => socket.id));
   }
 
   socketsJoin(room) {
-    for (const socket of this._sockets()) socket.join(room);
+    this.nsp.adapter.addSockets(this._opts(), [].concat(room).map(String));
   }
 
   socketsLeave(room) {
-    for (const socket of this._sockets()) for (const r of [].concat(room)) socket.leave(r);
+    this.nsp.adapter.delSockets(this._opts(), [].concat(room).map(String));
   }
 
   disconnectSockets(close = false) {
-    for (const socket of this._sockets()) socket.disconnect(close);
+    this.nsp.adapter.disconnectSockets(this._opts(), close);
   }
 }
 

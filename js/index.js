@@ -5,6 +5,7 @@ const { Namespace } = require('./namespace');
 const { Socket } = require('./socket');
 const { BroadcastOperator } = require('./broadcast-operator');
 const { compose } = require('./egg/compose');
+const { createAdapter } = require('./redis-adapter');
 
 /** `require('socket.io-native')(srv, opts)`, as with socket.io. */
 function createServer(srv, opts) {
@@ -18,5 +19,6 @@ module.exports = Object.assign(createServer, {
   Socket,
   BroadcastOperator,
   compose,
+  createAdapter,
   default: createServer,
 });

@@ -3,10 +3,12 @@
 const { EventEmitter } = require('events');
 const { Socket } = require('./socket');
 const { Adapter } = require('./adapter');
+const { RedisAdapter } = require('./redis-adapter');
 const { BroadcastOperator } = require('./broadcast-operator');
 const { EggLayer } = require('./egg/layer');
 const { assertNotReserved } = require('./reserved');
 const { SessionStore, privateSessionId } = require('./recovery');
+const { packetFlags } = require('./flags');
 
 const emitReserved = EventEmitter.prototype.emit;
 
@@ -21,7 +23,7 @@ class Namespace extends EventEmitter {
     this.name = name;
     /** @type {Map<string, Socket>} */
     this.sockets = new Map();
-    this.adapter = new Adapter(this);
+    this.adapter = server._cluster ? new RedisAdapter(this, server._cluster) : new Adapter(this);
     this._fns = [];
     this._ids = 0;
     /** Sockets with `onAnyOutgoing` listeners, which broadcasts must notify. Usually empty. */
@@ -105,6 +107,31 @@ class Namespace extends EventEmitter {
     return new Promise((resolve, reject) => {
       this.serverSideEmit(event, ...args, (err, responses) => (err ? reject(err) : resolve(responses)));
     });
+  }
+
+  /** An event another server sent with `serverSideEmit`: for this namespace's listeners. */
+  _onServerSideEmit(args) {
+    emitReserved.apply(this, args);
+  }
+
+  /**
+   * This server's part of a broadcast with acks: sends the `encoded` packet (see binary.js's
+   * `encodeArgs`) with one ack id, reports the number of recipients to `onCount`, each answer to
+   * `onAck`. Answers still missing after `timeout` ms (when given) are forgotten.
+   */
+  _broadcastWithAckLocal(encoded, opts, timeout, onCount, onAck) {
+    const id = this._ids++;
+    const target = { rooms: [...opts.rooms], except: [...opts.except] };
+    const sockets = [];
+    const flags = packetFlags(opts.flags || {});
+    for (const sid of this.server._native.broadcastWithAck(this.name, target, encoded.data, encoded.attachments, id, flags)) {
+      const socket = this.sockets.get(sid);
+      if (!socket) continue;
+      sockets.push(socket);
+      socket.acks.set(id, onAck);
+    }
+    onCount(sockets.length);
+    if (timeout !== undefined) setTimeout(() => sockets.forEach((socket) => socket.acks.delete(id)), timeout);
   }
 
   socketsJoin(room) {

@@ -9,10 +9,11 @@ const { resolveOptions, nativeOptions } = require('./options');
 const { attachToHttpServer } = require('./attach');
 const { corsPolicy, clientBundles, headersObject, headerPairs } = require('./http-options');
 const { EggLayer } = require('./egg/layer');
+const { RedisCluster, RedisAdapter } = require('./redis-adapter');
 
 const emitLocal = EventEmitter.prototype.emit;
 
-const EVENT = { CONNECT: 0, EVENT: 1, ACK: 2, DISCONNECT: 3, CLOSE: 4, UPGRADE: 5, ERROR: 6, OPEN: 7, CONNECTION_ERROR: 8 };
+const EVENT = { CONNECT: 0, EVENT: 1, ACK: 2, DISCONNECT: 3, CLOSE: 4, UPGRADE: 5, ERROR: 6, OPEN: 7, CONNECTION_ERROR: 8, CLUSTER: 9 };
 
 /** The engine events Rust reports or asks about only while someone listens. */
 const HOOKED_EVENTS = new Set(['connection', 'connection_error', 'headers', 'initial_headers']);
@@ -154,6 +155,12 @@ class Server extends EventEmitter {
     this.httpServer = undefined;
     this._keepAlive = undefined;
     this._detach = undefined;
+    /** @type {RedisCluster | undefined} the Redis connection, once a cluster adapter is set */
+    this._cluster = undefined;
+    this._adapterFactory = undefined;
+    this._closed = false;
+    const adapter = this.opts.redis ? Object.assign(() => {}, { redisOptions: this.opts.redis }) : this.opts.adapter;
+    if (adapter) this.adapter(adapter);
     this.sockets = this.of('/');
     EggLayer.configure(this, this.opts.namespace);
     if (this.opts.generateId) this.engine.generateId = this.opts.generateId;
@@ -177,6 +184,25 @@ class Server extends EventEmitter {
     if (typeof srv === 'number' || typeof srv === 'string') return this.listen(srv);
     this.httpServer = srv;
     this._detach = attachToHttpServer(this, srv);
+    return this;
+  }
+
+  /**
+   * Without an argument, the adapter factory in use. With one (`createAdapter(opts)` of this
+   * package), every namespace, present and future, shares the Redis cluster.
+   */
+  adapter(factory) {
+    if (factory === undefined) return this._adapterFactory;
+    const redisOptions = factory && factory.redisOptions;
+    if (!redisOptions) {
+      throw new TypeError(
+        'io.adapter() takes createAdapter({ host, port, … }) from socket.io-native (its Redis adapter runs in Rust); adapters made for Node socket.io cannot be used',
+      );
+    }
+    if (this._cluster) throw new Error('a cluster adapter is already set');
+    this._adapterFactory = factory;
+    this._cluster = new RedisCluster(this, redisOptions);
+    for (const nsp of this._nsps.values()) nsp.adapter = new RedisAdapter(nsp, this._cluster);
     return this;
   }
 
@@ -225,6 +251,7 @@ class Server extends EventEmitter {
   _removeChild(child) {
     this._nsps.delete(child.name);
     child._parent._children.delete(child);
+    if (child.adapter.close) child.adapter.close();
   }
 
   use(fn) {
@@ -307,6 +334,7 @@ class Server extends EventEmitter {
 
   /** Closes every connection, stops listening and lets the process exit. */
   close(fn) {
+    this._closed = true;
     for (const nsp of this._nsps.values()) {
       for (const socket of [...nsp.sockets.values()]) socket._onclose('server shutting down');
     }
@@ -401,6 +429,13 @@ class Server extends EventEmitter {
         connection._id = event[2];
         this.engine.emit('connection', connection);
         return;
+      }
+      case EVENT.CLUSTER: {
+        const [, name, isResponse, message, first, count] = event;
+        const nsp = this._nsps.get(name);
+        if (!nsp || !nsp.adapter._onMessage) return;
+        const binary = count ? attachments.slice(first, first + count) : undefined;
+        return nsp.adapter._onMessage(isResponse === 1, message, binary);
       }
       case EVENT.CONNECTION_ERROR: {
         const [, code, message, context, request] = event;

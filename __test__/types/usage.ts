@@ -18,6 +18,10 @@ import createIo, {
   Server,
   ServerOptions,
   Socket,
+  createAdapter,
+  RedisOptions,
+  RemoteSocket,
+  AdapterFactory,
 } from 'socket.io-native';
 import io = require('socket.io-native');
 
@@ -218,7 +222,7 @@ own.on('connection', (socket) => {
   void anyCount;
   socket.server.timeout(1000).emit('question', 1, (err: Error | null, responses: any[]) => [err, responses]);
   socket.nsp.to('room').timeout(1000).emitWithAck('question').then((responses: any[]) => responses.length);
-  socket.server.in('room').fetchSockets().then((sockets: Socket[]) => sockets.map((s) => s.id));
+  socket.server.in('room').fetchSockets().then((sockets: Array<Socket | RemoteSocket>) => sockets.map((s) => s.id));
   socket.server.serverSideEmit('hello', 1);
   socket.nsp.adapter.clients(['room'], (err: Error | null, ids: string[]) => [err, ids.length]);
   socket.nsp.adapter.clients((err, ids) => ids.length);
@@ -246,6 +250,20 @@ own.on('connection', (socket) => {
   void [socketAdapter, same];
 });
 own.on('connect', (socket: Socket) => socket.id);
+
+// --- cluster (Redis) ----------------------------------------------------------------------------
+const redisOptions: RedisOptions = { host: '127.0.0.1', port: 6379, auth_pass: 'secret', db: 1, key: 'app', failFast: false };
+const eggCluster = new Server(0, { redis: redisOptions });
+const midwayCluster = new Server({ adapter: createAdapter({ url: 'redis://127.0.0.1:6379/0', requestsTimeout: 2000 }) });
+const plainCluster = new Server(0).adapter(createAdapter({ port: 6380, publishOnSpecificResponseChannel: true }));
+const installed: AdapterFactory | undefined = midwayCluster.adapter();
+const fakeClient = { publish: () => 1, options: { url: 'redis://127.0.0.1:6379' } };
+new Server(0, { adapter: createAdapter(fakeClient, fakeClient, { key: 'app' }) });
+eggCluster.fetchSockets().then((all) => all.map((s) => [s.id, s.handshake.address, [...s.rooms], s.data]));
+eggCluster.in('room').fetchSockets().then(([first]) => first && first.emit('hi'));
+eggCluster.of('/').adapter.allRooms().then((all: Set<string>) => all.size);
+eggCluster.of('/').adapter.serverCount().then((n: number) => n);
+void [installed, plainCluster];
 
 // --- closing --------------------------------------------------------------------------------------
 own.close();

@@ -44,6 +44,10 @@ impl Rooms {
         }
     }
 
+    pub fn has_room(&self, room: &str) -> bool {
+        self.members.contains_key(room)
+    }
+
     pub fn socket_rooms(&self, sid: &str) -> impl Iterator<Item = &Id> {
         self.joined.get(sid).into_iter().flatten()
     }

@@ -14,6 +14,8 @@
 //! - `[7, conn, engineId]` a new engine.io session (only when JS asked for them)
 //! - `[8, code, message, context, request]` a refused HTTP request (context and request as in
 //!   `RequestInfo::to_json`)
+//! - `[9, nsp, isResponse, message, firstAttachment?, attachmentCount?]` a cluster request or
+//!   response from another node (see `adapter::redis`)
 //!
 //! Binary attachments travel beside the text, indexed by position.
 
@@ -187,6 +189,21 @@ fn append(batch: &mut Batch, event: ProtocolEvent) {
             let _ = write!(out, "[8,{code},");
             push_json_string(out, &message);
             let _ = write!(out, ",{context},{request}]");
+        }
+        ProtocolEvent::Cluster {
+            nsp,
+            response,
+            data,
+            attachments,
+        } => {
+            out.push_str("[9,");
+            push_json_string(out, &nsp);
+            let _ = write!(out, ",{},{data}", u8::from(response));
+            if !attachments.is_empty() {
+                let _ = write!(out, ",{},{}", batch.attachments.len(), attachments.len());
+                batch.attachments.extend(attachments);
+            }
+            out.push(']');
         }
     }
 }

@@ -10,6 +10,8 @@ use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
 use tokio_util::sync::CancellationToken;
 
+use crate::adapter::msgpack;
+use crate::adapter::redis::{Channel, LocalNode, RedisAdapter, RedisConfig};
 use crate::engine::http::HttpHook;
 use crate::engine::protocol::Protocol;
 use crate::engine::request::RequestInfo;
@@ -33,6 +35,22 @@ pub struct NativeServer {
     http_hooks: parking_lot::Mutex<Option<Arc<HttpHooks>>>,
     /// Our own listener's task; it ends (and frees the port) after `shutdown` is cancelled.
     listener: parking_lot::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The Redis cluster adapter, once `useRedis` was called.
+    cluster: parking_lot::Mutex<Option<Arc<RedisAdapter>>>,
+}
+
+/// How to reach Redis (`redis` option or `createAdapter(opts)`).
+#[napi(object)]
+pub struct NativeRedisOptions {
+    pub url: Option<String>,
+    pub host: Option<String>,
+    pub port: Option<u32>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub db: Option<u32>,
+    pub key: Option<String>,
+    /// Reject when Redis cannot be reached at start (true), or keep trying in the background.
+    pub fail_fast: bool,
 }
 
 /// A request Node's HTTP server received under the engine path.
@@ -135,7 +153,105 @@ impl NativeServer {
             handshake_requests: parking_lot::Mutex::new(None),
             http_hooks: parking_lot::Mutex::new(None),
             listener: parking_lot::Mutex::new(None),
+            cluster: parking_lot::Mutex::new(None),
         })
+    }
+
+    /// Joins the Redis cluster: resolves once connected; rejects when Redis cannot be reached and
+    /// `failFast` is set.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn use_redis<'env>(
+        &self,
+        env: &'env Env,
+        options: NativeRedisOptions,
+    ) -> Result<PromiseRaw<'env, ()>> {
+        let config = RedisConfig {
+            url: options.url,
+            host: options.host,
+            port: options.port.and_then(|p| u16::try_from(p).ok()),
+            username: options.username,
+            password: options.password,
+            db: options.db.and_then(|d| u8::try_from(d).ok()),
+            key: options.key,
+            fail_fast: options.fail_fast,
+        };
+        let runtime =
+            napi::bindgen_prelude::within_runtime_if_available(tokio::runtime::Handle::current);
+        let adapter = RedisAdapter::new(&config, runtime).map_err(Error::from_reason)?;
+        *self.cluster.lock() = Some(adapter.clone());
+        let local: Arc<dyn LocalNode> = self.protocol.clone();
+        env.spawn_future(async move { adapter.start(local).await.map_err(Error::from_reason) })
+    }
+
+    /// This node's id in the cluster (known before the connection is made).
+    #[napi(getter)]
+    pub fn cluster_uid(&self) -> Option<String> {
+        self.cluster
+            .lock()
+            .as_ref()
+            .map(|cluster| cluster.uid().to_owned())
+    }
+
+    fn cluster(&self) -> Result<Arc<RedisAdapter>> {
+        self.cluster
+            .lock()
+            .clone()
+            .ok_or_else(|| Error::from_reason("no cluster adapter"))
+    }
+
+    /// Subscribes to the cluster channels of namespace `nsp`.
+    #[napi]
+    pub fn cluster_subscribe(&self, nsp: String) -> Result<()> {
+        self.cluster()?.subscribe(&nsp);
+        Ok(())
+    }
+
+    /// Leaves the cluster channels of namespace `nsp` (a dynamic namespace removed when empty).
+    #[napi]
+    pub fn cluster_unsubscribe(&self, nsp: String) -> Result<()> {
+        self.cluster()?.unsubscribe(&nsp);
+        Ok(())
+    }
+
+    /// Publishes a cluster request (`channel` 0), response (1) or response to node `uid` (2):
+    /// the JSON text as is, msgpack when there are attachments. Throws while Redis is away.
+    #[napi]
+    pub fn cluster_publish(
+        &self,
+        nsp: String,
+        channel: u32,
+        uid: Option<String>,
+        json: String,
+        attachments: Option<Vec<Buffer>>,
+    ) -> Result<()> {
+        let channel = match channel {
+            0 => Channel::Request,
+            1 => Channel::Response,
+            _ => Channel::ResponseTo,
+        };
+        let message = outgoing(&json, &attachments, 0);
+        self.cluster()?
+            .publish_json(
+                &nsp,
+                channel,
+                uid.as_deref(),
+                json.as_str(),
+                &message.attachments,
+            )
+            .map_err(Error::from_reason)
+    }
+
+    /// How many servers share namespace `nsp` (PUBSUB NUMSUB of its request channel).
+    #[napi(ts_return_type = "Promise<number>")]
+    pub fn cluster_server_count<'env>(
+        &self,
+        env: &'env Env,
+        nsp: String,
+    ) -> Result<PromiseRaw<'env, u32>> {
+        let adapter = self.cluster()?;
+        env.spawn_future(
+            async move { adapter.server_count(&nsp).await.map_err(Error::from_reason) },
+        )
     }
 
     /// Listens on `port` (0 picks a free one) and returns the bound port.
@@ -321,7 +437,10 @@ impl NativeServer {
         }
     }
 
-    /// Encodes once and queues the same frames for every recipient; returns how many.
+    /// Encodes once and queues the same frames for every recipient; returns how many. With
+    /// `clusterFlags` (the JSON of socket.io's broadcast flags) and a cluster adapter, the other
+    /// nodes get it too, in one PUBLISH.
+    #[allow(clippy::too_many_arguments)]
     #[napi]
     pub fn broadcast(
         &self,
@@ -331,7 +450,23 @@ impl NativeServer {
         data: String,
         attachments: Option<Vec<Buffer>>,
         flags: u32,
+        cluster_flags: Option<String>,
     ) -> u32 {
+        if let (Some(cluster_flags), Some(cluster)) = (cluster_flags, self.cluster.lock().clone()) {
+            let cluster_flags = match msgpack::from_json(&cluster_flags, &[]) {
+                Ok(msgpack::Value::Map(entries)) => entries,
+                _ => Vec::new(),
+            };
+            let message = outgoing(&data, &attachments, flags);
+            cluster.publish_broadcast(
+                &nsp,
+                &rooms,
+                &except,
+                cluster_flags,
+                &data,
+                &message.attachments,
+            );
+        }
         let target = Target { rooms, except };
         let mut count = 0;
         self.protocol.broadcast(
@@ -549,6 +684,10 @@ impl NativeServer {
         self.engine.close_all();
         self.events.shut();
         let listener = self.listener.lock().take();
+        if let Some(cluster) = self.cluster.lock().take() {
+            // Not awaited: quitting a client that is still reconnecting waits for a timeout.
+            napi::bindgen_prelude::spawn(async move { cluster.close().await });
+        }
         env.spawn_future(async move {
             if let Some(task) = listener {
                 let _ = task.await;

@@ -59,6 +59,14 @@ pub enum ProtocolEvent {
         context: String,
         request: String,
     },
+    /// A cluster request (or response) from another node, for the namespace's JS adapter: JSON
+    /// with binary placeholders.
+    Cluster {
+        nsp: String,
+        response: bool,
+        data: String,
+        attachments: Vec<Bytes>,
+    },
 }
 
 /// Receives the protocol's events; must not block.

@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
 
+use bytes::Bytes;
+
 use crate::adapter::recovery::RecoveryLog;
+use crate::adapter::redis::{LocalNode, RemoteBroadcast};
 use crate::engine::protocol::Protocol;
 use crate::engine::server::ConnectionHandler;
 use crate::engine::session::{CloseReason, Session, SessionHandler};
@@ -312,6 +315,37 @@ impl ProtocolInner {
 fn with_offset(data: &str, offset: &str) -> String {
     let items = data.strip_suffix(']').unwrap_or(data);
     format!("{items},\"{offset}\"]")
+}
+
+/// Messages from the other nodes of a cluster: broadcasts fan out here, requests go to JS.
+impl LocalNode for ProtocolInner {
+    fn has_room(&self, nsp: &str, room: &str) -> bool {
+        self.namespace(nsp)
+            .is_some_and(|namespace| namespace.lock().rooms.has_room(room))
+    }
+
+    fn broadcast(&self, nsp: &str, remote: RemoteBroadcast) {
+        let attachments: Vec<&[u8]> = remote.attachments.iter().map(|b| &b[..]).collect();
+        let target = Target {
+            rooms: remote.rooms,
+            except: remote.except,
+        };
+        let message = Outgoing {
+            data: &remote.data,
+            attachments,
+            compress: remote.compress,
+        };
+        ProtocolInner::broadcast(self, nsp, &target, message, remote.volatile, None, |_| {});
+    }
+
+    fn request(&self, nsp: &str, response: bool, data: String, attachments: Vec<Bytes>) {
+        self.upstream.push(ProtocolEvent::Cluster {
+            nsp: nsp.to_owned(),
+            response,
+            data,
+            attachments,
+        });
+    }
 }
 
 impl ConnectionHandler for Arc<ProtocolInner> {

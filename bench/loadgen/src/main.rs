@@ -4,7 +4,8 @@
 //!
 //! Subcommands (all options `--name value`):
 //!   connect        --port P --n N [--concurrency C --settle-ms S --hold-max-ms H --timeout-ms T]
-//!   broadcast      --port P --n N --payload BYTES --inflight K [--warmup-ms W --duration-ms D]
+//!   broadcast      --port P --n N --payload BYTES --inflight K [--warmup-ms W --duration-ms D
+//!                  --port2 P2 (half the clients on a second server of a cluster)]
 //!   echo           --port P --n N --payload BYTES [--warmup-ms W --duration-ms D]
 //!   serve-ceiling  --port P   (bare fan-out server: this machine's ceiling)
 //!

@@ -101,9 +101,10 @@ impl Window {
 }
 
 /// Connects `n` clients, at most `concurrency` handshakes at a time (a burst of 10k SYNs would
-/// only measure the listen backlog). Failures are counted, not fatal.
+/// only measure the listen backlog), spread in turn over `ports` (several servers of a cluster;
+/// the first client goes to the first). Failures are counted, not fatal.
 async fn connect_many(
-    port: u16,
+    ports: &[u16],
     n: usize,
     concurrency: usize,
     timeout: Duration,
@@ -111,8 +112,9 @@ async fn connect_many(
 ) -> Vec<Ws> {
     let sem = Rc::new(Semaphore::new(concurrency.max(1)));
     let mut handles = Vec::with_capacity(n);
-    for _ in 0..n {
+    for i in 0..n {
         let sem = sem.clone();
+        let port = ports[i % ports.len()];
         handles.push(tokio::task::spawn_local(async move {
             let _permit = sem.acquire().await;
             client::connect(port, timeout).await
@@ -389,7 +391,8 @@ enum Phase {
 }
 
 /// broadcast: socket 0 emits `bcast` with K broadcasts in flight; all N sockets (socket 0
-/// included, as `io.emit` reaches the sender too) receive `msg`.
+/// included, as `io.emit` reaches the sender too) receive `msg`. With `--port2`, every other
+/// socket is on that second server of the cluster.
 pub async fn broadcast(port: u16, args: &Args) -> i32 {
     let n = args.required("n") as usize;
     let size = args.required("payload") as usize;
@@ -400,7 +403,11 @@ pub async fn broadcast(port: u16, args: &Args) -> i32 {
     let timeout = args.ms("timeout-ms", 10_000);
 
     let errors = Rc::new(RefCell::new(Errors::default()));
-    let mut socks = connect_many(port, n, concurrency, timeout, &errors).await;
+    let ports: Vec<u16> = match args.num("port2", 0) {
+        0 => vec![port],
+        port2 => vec![port, port2 as u16],
+    };
+    let mut socks = connect_many(&ports, n, concurrency, timeout, &errors).await;
     let connect_failed = n - socks.len();
     if socks.is_empty() {
         emit(&format!("{{\"type\":\"result\",\"scenario\":\"broadcast\",\"n\":{n},\"payload\":{size},\"inflight\":{k},\"connect_failed\":{connect_failed},\"errors\":{}}}", errors.borrow().json()));
@@ -557,7 +564,7 @@ pub async fn echo(port: u16, args: &Args) -> i32 {
     let timeout = args.ms("timeout-ms", 10_000);
 
     let errors = Rc::new(RefCell::new(Errors::default()));
-    let socks = connect_many(port, n, concurrency, timeout, &errors).await;
+    let socks = connect_many(&[port], n, concurrency, timeout, &errors).await;
     let connect_failed = n - socks.len();
     let st = Rc::new(EState {
         measuring: Cell::new(false),
