@@ -44,6 +44,15 @@ const DEFAULT_REQUESTS_TIMEOUT = 5000;
 /**
  * The Redis connection of one server, shared by its namespaces' adapters.
  */
+/** socket.io's broadcast flags as the v8 adapter puts them on the wire. */
+function wireFlags(flags) {
+  const wire = {};
+  if (flags.volatile) wire.volatile = true;
+  if (flags.compress !== undefined) wire.compress = flags.compress;
+  if (flags.timeout !== undefined) wire.timeout = flags.timeout;
+  return wire;
+}
+
 class RedisCluster {
   /**
    * @param {import('./server').Server} io
@@ -114,12 +123,7 @@ class RedisAdapter extends Adapter {
 
   /** The flags Rust publishes a broadcast with; none (local only) for `.local`. */
   clusterFlags(flags) {
-    if (flags.local) return undefined;
-    const wire = {};
-    if (flags.volatile) wire.volatile = true;
-    if (flags.compress !== undefined) wire.compress = flags.compress;
-    if (flags.timeout !== undefined) wire.timeout = flags.timeout;
-    return JSON.stringify(wire);
+    return flags.local ? undefined : JSON.stringify(wireFlags(flags));
   }
 
   /** Publishes `message` (an object that may hold Buffers) on a request or response channel. */
@@ -266,7 +270,7 @@ class RedisAdapter extends Adapter {
     this._tell(TYPE.BROADCAST, {
       requestId,
       packet: { type: 2, data: packetArgs, nsp: this.nsp.name },
-      opts: { ...plainOpts(opts), flags: JSON.parse(this.clusterFlags(opts.flags)) },
+      opts: { ...plainOpts(opts), flags: wireFlags(opts.flags) },
     });
   }
 

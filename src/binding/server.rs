@@ -452,12 +452,12 @@ impl NativeServer {
         flags: u32,
         cluster_flags: Option<String>,
     ) -> u32 {
+        let message = outgoing(&data, &attachments, flags);
         if let (Some(cluster_flags), Some(cluster)) = (cluster_flags, self.cluster.lock().clone()) {
             let cluster_flags = match msgpack::from_json(&cluster_flags, &[]) {
                 Ok(msgpack::Value::Map(entries)) => entries,
                 _ => Vec::new(),
             };
-            let message = outgoing(&data, &attachments, flags);
             cluster.publish_broadcast(
                 &nsp,
                 &rooms,
@@ -469,14 +469,10 @@ impl NativeServer {
         }
         let target = Target { rooms, except };
         let mut count = 0;
-        self.protocol.broadcast(
-            &nsp,
-            &target,
-            outgoing(&data, &attachments, flags),
-            flags & VOLATILE != 0,
-            None,
-            |_| count += 1,
-        );
+        self.protocol
+            .broadcast(&nsp, &target, message, flags & VOLATILE != 0, None, |_| {
+                count += 1
+            });
         count
     }
 
