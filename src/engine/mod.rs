@@ -17,6 +17,7 @@ pub mod protocol;
 pub mod request;
 pub mod server;
 pub mod session;
+pub mod uring;
 pub mod websocket;
 pub mod ws_codec;
 pub mod ws_writer;

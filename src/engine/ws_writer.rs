@@ -16,6 +16,7 @@ use tokio::sync::Notify;
 
 use super::frame::Frame;
 use super::outbox::PushError;
+use super::uring;
 
 /// How many queued chunks one vectored write hands to the kernel.
 const MAX_IOVECS: usize = 64;
@@ -25,10 +26,20 @@ struct State {
     bytes: usize,
     /// Frames were queued for a flush that has not run yet (a broadcast in progress).
     flush_owed: bool,
+    /// `flush_all` is sending the front chunks from outside the lock: nobody else writes, and
+    /// those chunks stay where they are until it is done.
+    in_flight: bool,
     /// No more frames are accepted; the close frame is already queued.
     closing: bool,
     /// The socket failed; nothing more can be written.
     broken: bool,
+}
+
+impl State {
+    /// Nothing queued and nothing about to be written: a new frame may be written at once.
+    fn is_idle(&self) -> bool {
+        self.chunks.is_empty() && !self.flush_owed && !self.in_flight
+    }
 }
 
 pub struct WsWriter {
@@ -54,6 +65,7 @@ impl WsWriter {
                 chunks: VecDeque::new(),
                 bytes: 0,
                 flush_owed: false,
+                in_flight: false,
                 closing: false,
                 broken: false,
             }),
@@ -91,11 +103,61 @@ impl WsWriter {
         Ok(Queued::Done)
     }
 
-    /// Writes what `queue` left behind.
-    pub fn flush(&self) {
-        let mut state = self.state.lock();
-        state.flush_owed = false;
-        self.write_now(&mut state);
+    /// Writes what `queue` left behind in several writers at once: their sends are submitted
+    /// together (see `uring`), `BATCH` sockets per system call; whatever a socket does not take
+    /// is written the usual way (its task waits for it to drain).
+    pub fn flush_all(writers: &[Arc<WsWriter>]) {
+        for group in writers.chunks(uring::BATCH) {
+            Self::flush_group(group);
+        }
+    }
+
+    fn flush_group(group: &[Arc<WsWriter>]) {
+        let mut sending = Vec::with_capacity(group.len());
+        let mut slices = Vec::new();
+        for writer in group {
+            let mut state = writer.state.lock();
+            state.flush_owed = false;
+            if state.in_flight || state.broken {
+                continue;
+            }
+            if state.chunks.is_empty() {
+                writer.write_now(&mut state); // a close frame already out: the shutdown
+                continue;
+            }
+            state.in_flight = true;
+            let first = slices.len();
+            slices.extend(state.chunks.iter().take(MAX_IOVECS).map(|chunk| {
+                // SAFETY (of the later use): while `in_flight`, no one advances, drops or
+                // replaces the front chunks, and `writer` (which owns them) is kept alive by
+                // `group` until the sends completed.
+                IoSlice::new(unsafe { std::slice::from_raw_parts(chunk.as_ptr(), chunk.len()) })
+            }));
+            sending.push((writer, first..slices.len()));
+        }
+        let sends: Vec<uring::Send> = sending
+            .iter()
+            .map(|(writer, range)| uring::Send {
+                fd: writer.fd(),
+                slices: &slices[range.clone()],
+            })
+            .collect();
+        let results = uring::send_all(&sends);
+        drop(sends);
+        for (index, (writer, _)) in sending.iter().enumerate() {
+            let mut state = writer.state.lock();
+            state.in_flight = false;
+            if let Some(Ok(written)) = results.as_ref().map(|results| &results[index]) {
+                advance(&mut state, *written);
+            }
+            // The rest, a first attempt without io_uring, or the error seen the usual way.
+            writer.write_now(&mut state);
+        }
+    }
+
+    fn fd(&self) -> std::os::fd::RawFd {
+        let stream: &tokio::net::TcpStream = self.stream.as_ref();
+        stream.as_raw_fd()
     }
 
     /// Queues a control frame (a pong, a close reply) and writes it if it can.
@@ -104,7 +166,7 @@ impl WsWriter {
         if state.broken || state.closing {
             return;
         }
-        let idle = state.chunks.is_empty() && !state.flush_owed;
+        let idle = state.is_idle();
         state.bytes += frame.len();
         state.chunks.push_back(frame);
         if idle {
@@ -119,7 +181,7 @@ impl WsWriter {
             return;
         }
         state.closing = true;
-        let idle = state.chunks.is_empty() && !state.flush_owed;
+        let idle = state.is_idle();
         state.chunks.push_back(close_frame);
         if idle {
             self.write_now(&mut state);
@@ -142,7 +204,7 @@ impl WsWriter {
         if state.broken || state.closing {
             return Err(PushError::Closed);
         }
-        let idle = state.chunks.is_empty() && !state.flush_owed;
+        let idle = state.is_idle();
         if volatile && !idle {
             return Err(PushError::Dropped);
         }
@@ -214,7 +276,8 @@ impl WsWriter {
                 if state.broken {
                     return false;
                 }
-                if state.flush_owed && !state.closing {
+                // A batch in flight writes the rest itself and wakes this task if it must wait.
+                if state.in_flight || (state.flush_owed && !state.closing) {
                     return true;
                 }
                 self.write_now(&mut state);
@@ -301,37 +364,41 @@ impl FlushQueue {
                 pending.deferred = false;
                 std::mem::take(&mut pending.writers)
             };
-            for writer in writers {
-                writer.flush();
-            }
+            WsWriter::flush_all(&writers);
         });
     }
 }
 
 /// A non-blocking vectored send. `sendmsg` rather than `writev`: a socket write through the
 /// VFS (`writev`) costs a file-position lock and checks that sockets do not need, measurable when
-/// a broadcast makes a thousand of these calls.
+/// a broadcast makes a thousand of these calls. The first attempt skips tokio's readiness check
+/// (it costs as much again per call); only a full socket goes through `try_io`, which retries
+/// once and clears tokio's readiness so that `writable()` waits for the socket to drain.
 fn send_vectored(stream: &OwnedWriteHalf, slices: &[IoSlice]) -> io::Result<usize> {
     let stream: &tokio::net::TcpStream = stream.as_ref();
-    stream.try_io(tokio::io::Interest::WRITABLE, || {
-        // SAFETY: a zeroed msghdr is valid (no name, no control data); `IoSlice` is
-        // ABI-compatible with `iovec` on Unix and `slices` outlives the call.
-        let sent = unsafe {
-            let mut message: libc::msghdr = std::mem::zeroed();
-            message.msg_iov = slices.as_ptr() as *mut libc::iovec;
-            message.msg_iovlen = slices.len() as _;
-            libc::sendmsg(
-                stream.as_raw_fd(),
-                &message,
-                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
-            )
-        };
-        if sent < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(sent as usize)
-        }
-    })
+    match sendmsg(stream.as_raw_fd(), slices) {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => stream
+            .try_io(tokio::io::Interest::WRITABLE, || {
+                sendmsg(stream.as_raw_fd(), slices)
+            }),
+        result => result,
+    }
+}
+
+fn sendmsg(fd: std::os::fd::RawFd, slices: &[IoSlice]) -> io::Result<usize> {
+    // SAFETY: a zeroed msghdr is valid (no name, no control data); `IoSlice` is ABI-compatible
+    // with `iovec` on Unix and `slices` outlives the call.
+    let sent = unsafe {
+        let mut message: libc::msghdr = std::mem::zeroed();
+        message.msg_iov = slices.as_ptr() as *mut libc::iovec;
+        message.msg_iovlen = slices.len() as _;
+        libc::sendmsg(fd, &message, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL)
+    };
+    if sent < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(sent as usize)
+    }
 }
 
 fn advance(state: &mut State, mut written: usize) {
@@ -380,14 +447,14 @@ mod tests {
     async fn writes_frames_in_order_directly_and_through_flush() {
         let (server, mut client) = pair().await;
         server.writable().await.unwrap();
-        let writer = WsWriter::new(server, 1 << 20);
+        let writer = Arc::new(WsWriter::new(server, 1 << 20));
         writer.send([&Frame::text("4a".into())], false).unwrap();
         assert!(matches!(
             writer.queue([&Frame::text("4b".into())], false),
             Ok(Queued::NeedsFlush)
         ));
         writer.send([&Frame::text("4c".into())], false).unwrap();
-        writer.flush();
+        WsWriter::flush_all(&[writer]);
         let mut got = vec![0u8; 12];
         client.read_exact(&mut got).await.unwrap();
         assert_eq!(got, b"\x81\x024a\x81\x024b\x81\x024c");
@@ -437,6 +504,37 @@ mod tests {
         let read = tokio::time::timeout(within, client.read_exact(&mut got[..4])).await;
         read.expect("flushed at once when no events wait").unwrap();
         assert_eq!(&got[..4], b"\x81\x024c");
+    }
+
+    #[tokio::test]
+    async fn a_batch_flush_leaves_what_a_full_socket_refused_to_the_writer_task() {
+        let mut writers = Vec::new();
+        let mut clients = Vec::new();
+        for _ in 0..3 {
+            let (server, client) = pair().await;
+            server.writable().await.unwrap();
+            writers.push(Arc::new(WsWriter::new(server, 64 << 20)));
+            clients.push(client);
+        }
+        // More than a socket buffer takes at once: the rest waits for the reader.
+        let big = Frame::binary(&vec![7u8; 4 << 20]);
+        for writer in &writers {
+            let queued = writer.queue([&big, &Frame::text("4end".into())], false);
+            assert!(matches!(queued, Ok(Queued::NeedsFlush)));
+        }
+        WsWriter::flush_all(&writers);
+        for writer in &writers {
+            let writer = writer.clone();
+            tokio::spawn(async move { writer.run().await });
+        }
+        let expected = big.wire().len() + 6;
+        for mut client in clients {
+            let mut got = vec![0u8; expected];
+            let within = std::time::Duration::from_secs(10);
+            let read = tokio::time::timeout(within, client.read_exact(&mut got)).await;
+            read.expect("everything arrives").unwrap();
+            assert_eq!(&got[expected - 6..], b"\x81\x044end");
+        }
     }
 
     #[tokio::test]

@@ -36,6 +36,14 @@ impl Namespace {
 
     /// The sockets a broadcast reaches, with their clients.
     pub fn recipients(&self, rooms: &[String], except: &[String]) -> Vec<(Id, Arc<Client>)> {
+        if rooms.is_empty() && except.is_empty() {
+            // Everyone: no need to look each socket up again by its id.
+            return self
+                .sockets
+                .iter()
+                .map(|(sid, client)| (sid.clone(), client.clone()))
+                .collect();
+        }
         self.rooms
             .recipients(rooms, except)
             .into_iter()
