@@ -185,17 +185,15 @@ impl Session {
     }
 
     /// Like `send`, but a websocket is only queued to; a writer returned here must be flushed by
-    /// the caller (a broadcast flushes all its recipients from one task).
-    pub fn send_deferred(&self, frames: &[Frame], volatile: bool) -> Option<Arc<WsWriter>> {
+    /// the caller (a broadcast flushes all its recipients from one task). The flag is `send`'s
+    /// answer: whether the frames were taken.
+    pub fn send_deferred(&self, frames: &[Frame], volatile: bool) -> (bool, Option<Arc<WsWriter>>) {
         if self.drops_volatile(volatile) {
-            return None;
+            return (false, None);
         }
         match self.outbox.push_deferred(frames, volatile) {
-            Ok(writer) => writer,
-            Err(error) => {
-                self.sent(Err(error));
-                None
-            }
+            Ok(writer) => (true, writer),
+            Err(error) => (self.sent(Err(error)), None),
         }
     }
 

@@ -21,6 +21,9 @@ use super::uring;
 /// How many queued chunks one vectored write hands to the kernel.
 const MAX_IOVECS: usize = 64;
 
+/// Up to this many writers, `FlushQueue::release` flushes on the releasing thread.
+const INLINE_FLUSH_MAX: usize = 256;
+
 struct State {
     chunks: VecDeque<Bytes>,
     bytes: usize,
@@ -39,6 +42,11 @@ impl State {
     /// Nothing queued and nothing about to be written: a new frame may be written at once.
     fn is_idle(&self) -> bool {
         self.chunks.is_empty() && !self.flush_owed && !self.in_flight
+    }
+
+    /// The socket refused frames that still wait for it to drain.
+    fn is_backlogged(&self) -> bool {
+        !self.chunks.is_empty() && !self.flush_owed && !self.in_flight
     }
 }
 
@@ -205,17 +213,24 @@ impl WsWriter {
             return Err(PushError::Closed);
         }
         let idle = state.is_idle();
-        if volatile && !idle {
+        // Volatile means "unless the client is behind": frames waiting for a flush that is
+        // already due are no backlog.
+        if volatile && state.is_backlogged() {
             return Err(PushError::Dropped);
         }
-        let had_backlog = state.bytes > 0;
+        let (chunks_before, bytes_before) = (state.chunks.len(), state.bytes);
         for frame in frames {
             state.bytes += frame.wire().len();
             state.chunks.push_back(frame.wire().clone());
         }
         // The limit bounds a backlog: one message larger than the limit may still go to a
-        // client that keeps up.
-        if had_backlog && state.bytes > self.limit {
+        // client that keeps up. A volatile packet that does not fit is dropped instead.
+        if bytes_before > 0 && state.bytes > self.limit {
+            if volatile {
+                state.chunks.truncate(chunks_before);
+                state.bytes = bytes_before;
+                return Err(PushError::Dropped);
+            }
             return Err(PushError::Overflow);
         }
         Ok(idle)
@@ -312,6 +327,8 @@ pub struct FlushQueue {
 struct Pending {
     writers: Vec<Arc<WsWriter>>,
     held: bool,
+    /// Between `hold` and `release`: JS is running the handlers of a batch.
+    dispatching: bool,
     scheduled: bool,
     /// The pending flush already waited once for a dispatch; it does not wait again.
     deferred: bool,
@@ -336,13 +353,35 @@ impl FlushQueue {
     }
 
     pub fn hold(&self) {
-        self.pending.lock().held = true;
+        let mut pending = self.pending.lock();
+        pending.held = true;
+        pending.dispatching = true;
     }
 
+    /// True while a batch is being dispatched: what its handlers send can join its flush.
+    pub fn is_dispatching(&self) -> bool {
+        self.pending.lock().dispatching
+    }
+
+    /// Ends a dispatch. A flush small enough (the replies of a batch of handlers) is written
+    /// here, on the releasing thread: handing it to a task would cost a thread wake-up per
+    /// batch, which on a shared core breaks the batches up. A broadcast's thousand recipients
+    /// go to the task, off the Node thread.
     pub fn release(self: &Arc<Self>, runtime: &tokio::runtime::Handle) {
-        let mut pending = self.pending.lock();
-        pending.held = false;
-        self.schedule(&mut pending, runtime);
+        let writers = {
+            let mut pending = self.pending.lock();
+            pending.held = false;
+            pending.dispatching = false;
+            if pending.scheduled || pending.writers.len() > INLINE_FLUSH_MAX {
+                self.schedule(&mut pending, runtime);
+                return;
+            }
+            match self.take_unless_deferred(&mut pending) {
+                Some(writers) => writers,
+                None => return,
+            }
+        };
+        WsWriter::flush_all(&writers);
     }
 
     fn schedule(self: &Arc<Self>, pending: &mut Pending, runtime: &tokio::runtime::Handle) {
@@ -355,17 +394,25 @@ impl FlushQueue {
             let writers = {
                 let mut pending = queue.pending.lock();
                 pending.scheduled = false;
-                if !pending.deferred && (queue.defer)() {
-                    // The dispatch of the queued events ends with `release`.
-                    pending.held = true;
-                    pending.deferred = true;
-                    return;
+                match queue.take_unless_deferred(&mut pending) {
+                    Some(writers) => writers,
+                    None => return,
                 }
-                pending.deferred = false;
-                std::mem::take(&mut pending.writers)
             };
             WsWriter::flush_all(&writers);
         });
+    }
+
+    /// The writers to flush now, or none when the flush waits (once) for the dispatch of the
+    /// events already on their way to JS; that dispatch ends with `release`.
+    fn take_unless_deferred(&self, pending: &mut Pending) -> Option<Vec<Arc<WsWriter>>> {
+        if !pending.deferred && (self.defer)() {
+            pending.held = true;
+            pending.deferred = true;
+            return None;
+        }
+        pending.deferred = false;
+        Some(std::mem::take(&mut pending.writers))
     }
 }
 
@@ -535,6 +582,27 @@ mod tests {
             read.expect("everything arrives").unwrap();
             assert_eq!(&got[expected - 6..], b"\x81\x044end");
         }
+    }
+
+    #[tokio::test]
+    async fn a_small_flush_is_written_by_release_itself() {
+        let (server, mut client) = pair().await;
+        server.writable().await.unwrap();
+        let writer = Arc::new(WsWriter::new(server, 1 << 20));
+        let queue = Arc::new(FlushQueue::new(|| false));
+        let runtime = tokio::runtime::Handle::current();
+        queue.hold();
+        assert!(queue.is_dispatching());
+        let Ok(Queued::NeedsFlush) = writer.queue([&Frame::text("43".into())], false) else {
+            panic!("an idle writer needs the flush");
+        };
+        queue.add(&runtime, [writer.clone()]);
+        queue.release(&runtime);
+        assert!(!queue.is_dispatching());
+        assert!(writer.is_idle(), "written before release returned");
+        let mut got = [0u8; 4];
+        client.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"\x81\x0243");
     }
 
     #[tokio::test]

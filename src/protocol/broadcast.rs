@@ -130,7 +130,7 @@ pub fn fan_out(
         }
         reached(sid);
         let frames = packet.frames_for(&client.session);
-        if let Some(writer) = client.session.send_deferred(frames, volatile) {
+        if let (_, Some(writer)) = client.session.send_deferred(frames, volatile) {
             to_flush.push(writer);
         }
     }

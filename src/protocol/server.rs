@@ -11,6 +11,7 @@ use bytes::Bytes;
 
 use crate::adapter::recovery::RecoveryLog;
 use crate::adapter::redis::{LocalNode, RemoteBroadcast};
+use crate::engine::frame::Frame;
 use crate::engine::protocol::Protocol;
 use crate::engine::server::ConnectionHandler;
 use crate::engine::session::{CloseReason, Session, SessionHandler};
@@ -147,16 +148,18 @@ impl ProtocolInner {
             (Protocol::V4, Some(pid)) => format!("{{\"sid\":\"{sid}\",\"pid\":\"{pid}\"}}"),
             (Protocol::V4, None) => format!("{{\"sid\":\"{sid}\"}}"),
         };
-        client.send(&[control_frame(PacketKind::Connect, nsp, &reply)], false)
+        self.send_from_js(
+            &client,
+            &[control_frame(PacketKind::Connect, nsp, &reply)],
+            false,
+        )
     }
 
     /// Refuses a namespace connection with a CONNECT_ERROR carrying `payload` (JSON).
     pub fn reject(&self, conn: u32, nsp: &str, payload: &str) {
         if let Some(client) = self.client(conn) {
-            client.send(
-                &[control_frame(PacketKind::ConnectError, nsp, payload)],
-                false,
-            );
+            let frame = control_frame(PacketKind::ConnectError, nsp, payload);
+            self.send_from_js(&client, &[frame], false);
         }
     }
 
@@ -174,7 +177,7 @@ impl ProtocolInner {
         let kind = event_kind(message.attachments.len());
         let packet = Encoded::new(kind, nsp, ack, message.data, &message.attachments)
             .compress(message.compress);
-        client.send(packet.frames_for(&client.session), volatile)
+        self.send_from_js(&client, packet.frames_for(&client.session), volatile)
     }
 
     pub fn ack(&self, conn: u32, nsp: &str, id: u64, message: Outgoing) -> bool {
@@ -184,7 +187,21 @@ impl ProtocolInner {
         let kind = ack_kind(message.attachments.len());
         let packet = Encoded::new(kind, nsp, Some(id), message.data, &message.attachments)
             .compress(message.compress);
-        client.send(packet.frames_for(&client.session), false)
+        self.send_from_js(&client, packet.frames_for(&client.session), false)
+    }
+
+    /// A send made by JS. While JS is dispatching a batch of events, the handlers' replies join
+    /// that batch's flush: written together after the batch (see `FlushQueue`), many sockets
+    /// per system call, instead of one system call each between handler calls.
+    fn send_from_js(&self, client: &Client, frames: &[Frame], volatile: bool) -> bool {
+        if !self.flush.is_dispatching() {
+            return client.send(frames, volatile);
+        }
+        let (taken, writer) = client.session.send_deferred(frames, volatile);
+        if let Some(writer) = writer {
+            self.flush.add(&self.runtime, [writer]);
+        }
+        taken
     }
 
     /// Sends one event to every socket `target` selects, encoded once. With `ack`, every
