@@ -1,14 +1,11 @@
-//! All of the generator's connections in one event loop on the calling thread.
+//! All of the generator's connections in one epoll loop on the calling thread.
 //!
-//! The generator is pinned to one core and has to stay far below it, so a message should cost
-//! what the kernel charges for it plus a few hundred nanoseconds of parsing: no task wake-up,
-//! waker or framework buffer per message. Bytes land in shared buffers and frames go to the
-//! scenario's callback straight from there; a connection keeps bytes only while a frame is split
-//! across reads.
-//!
-//! Two drivers: io_uring (`uring.rs`), which reads every ready socket inside the one system call
-//! that waits, and, where the kernel does not offer what it needs, edge-triggered epoll with one
-//! `recv` per ready socket into one scratch buffer.
+//! The generator is pinned to one core and has to stay far below it, so a message costs what the
+//! kernel charges (one `recv`, no other system call) and a few hundred nanoseconds of parsing:
+//! no task wake-up, waker or framework buffer per message. Sockets are edge-triggered; a ready
+//! socket is read into one scratch buffer shared by all of them until a short read says it is
+//! drained, and frames are handed to the scenario's callback straight from there. A connection
+//! keeps bytes only while a frame is split across reads.
 //!
 //! The handshake (TCP connect, websocket upgrade, engine.io open `0{…}`, socket.io `40` →
 //! `40{"sid"…}`) is a state machine in the same loop, so the connect scenario is measured with
@@ -19,10 +16,6 @@ use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
-
-mod uring;
-
-use uring::Uring;
 
 /// What a connection reports to the scenario.
 pub enum Event<'a> {
@@ -63,38 +56,24 @@ struct Conn {
 pub struct Conns {
     list: Vec<Conn>,
     rng: u64,
-    /// What the io_uring driver must do for connections beyond what it sees complete; `None`
-    /// under epoll, whose registration covers it all.
-    ops: Option<Vec<Op>>,
-}
-
-/// A request from the connection logic to the io_uring driver.
-enum Op {
-    /// Bytes are waiting for the socket to be writable.
-    Writable(usize),
-    /// The connection is closed: its requests in the ring must go (they hold the socket open).
-    Cancel(usize),
 }
 
 /// epoll's `u64` for the stdin watch; connection ids are indices, far below it.
 const STDIN_TOKEN: u64 = u64::MAX;
 /// Sockets taken per `epoll_wait`: one broadcast to 1000 clients fits.
 const MAX_EVENTS: usize = 1024;
-/// The read buffer: any number of small frames, or a large one, per `recv`.
+/// The per-thread read buffer: any number of small frames, or a large one, per `recv`.
 const SCRATCH: usize = 64 << 10;
 
 pub struct Net {
+    ep: OwnedFd,
     conns: Conns,
-    driver: Driver,
+    events: Vec<libc::epoll_event>,
+    scratch: Vec<u8>,
     /// Connections in their handshake, oldest first (they all get the same timeout); finished
     /// ones are skipped when they reach the front.
     handshakes: VecDeque<usize>,
     timeout: Duration,
-}
-
-enum Driver {
-    Epoll(Epoll),
-    Uring(Box<Uring>),
 }
 
 fn errno() -> io::Error {
@@ -102,33 +81,24 @@ fn errno() -> io::Error {
 }
 
 impl Net {
-    /// `timeout` bounds each handshake, from the TCP connect to `40{"sid"…}`. io_uring where the
-    /// kernel allows it, else (or with `LOADGEN_IO=epoll`, to compare) epoll.
+    /// `timeout` bounds each handshake, from the TCP connect to `40{"sid"…}`.
     pub fn new(timeout: Duration) -> Net {
-        if std::env::var("LOADGEN_IO").as_deref() == Ok("epoll") {
-            return Net::with(timeout, Driver::Epoll(Epoll::new()));
-        }
-        match Uring::new() {
-            Ok(u) => Net::with(timeout, Driver::Uring(Box::new(u))),
-            Err(e) => {
-                eprintln!("loadgen: io_uring unavailable ({e}), using epoll");
-                Net::with(timeout, Driver::Epoll(Epoll::new()))
-            }
-        }
-    }
-
-    fn with(timeout: Duration, driver: Driver) -> Net {
+        // SAFETY: epoll_create1 returns a new descriptor we own, or -1.
+        let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        assert!(ep >= 0, "epoll_create1: {}", errno());
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64)
             ^ u64::from(std::process::id()) << 32;
         Net {
+            // SAFETY: `ep` is a fresh descriptor nobody else owns.
+            ep: unsafe { OwnedFd::from_raw_fd(ep) },
             conns: Conns {
                 list: Vec::new(),
                 rng: seed | 1,
-                ops: matches!(driver, Driver::Uring(_)).then(Vec::new),
             },
-            driver,
+            events: vec![libc::epoll_event { events: 0, u64: 0 }; MAX_EVENTS],
+            scratch: vec![0; SCRATCH],
             handshakes: VecDeque::new(),
             timeout,
         }
@@ -144,14 +114,9 @@ impl Net {
         let started = Instant::now();
         let fd = open_socket(port).map_err(|e| format!("tcp connect: {e}"))?;
         let id = self.conns.list.len();
-        match &mut self.driver {
-            Driver::Epoll(ep) => {
-                let interest = libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET;
-                ep.register(fd.as_raw_fd(), interest as u32, id as u64)
-                    .map_err(|e| format!("epoll_ctl: {e}"))?;
-            }
-            Driver::Uring(u) => u.connecting(fd.as_raw_fd(), id),
-        }
+        let interest = libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET;
+        self.register(fd.as_raw_fd(), interest as u32, id as u64)
+            .map_err(|e| format!("epoll_ctl: {e}"))?;
         self.conns.list.push(Conn {
             fd: Some(fd),
             state: State::Connecting,
@@ -164,16 +129,20 @@ impl Net {
         Ok(id)
     }
 
+    fn register(&self, fd: RawFd, events: u32, token: u64) -> io::Result<()> {
+        let mut ev = libc::epoll_event { events, u64: token };
+        // SAFETY: both descriptors are open; `ev` outlives the call.
+        let r = unsafe { libc::epoll_ctl(self.ep.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev) };
+        if r < 0 {
+            return Err(errno());
+        }
+        Ok(())
+    }
+
     /// Makes `poll` report stdin's readability. False when stdin cannot be watched (a regular
     /// file or /dev/null, which a blocking read would finish at once anyway).
     pub fn watch_stdin(&mut self) -> bool {
-        match &mut self.driver {
-            Driver::Epoll(ep) => ep.register(0, libc::EPOLLIN as u32, STDIN_TOKEN).is_ok(),
-            Driver::Uring(u) => {
-                u.watch_stdin();
-                true
-            }
-        }
+        self.register(0, libc::EPOLLIN as u32, STDIN_TOKEN).is_ok()
     }
 
     pub fn conns(&mut self) -> &mut Conns {
@@ -191,11 +160,35 @@ impl Net {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        let timeout = wake.map(|t| t.saturating_duration_since(Instant::now()));
-        let stdin = match &mut self.driver {
-            Driver::Epoll(ep) => ep.wait(&mut self.conns, timeout, on),
-            Driver::Uring(u) => u.wait(&mut self.conns, timeout, on),
+        let timeout_ms = wake.map_or(-1, |t| {
+            let left = t.saturating_duration_since(Instant::now());
+            // Round up: waking a little early would only spin until the deadline.
+            left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
+        });
+        // SAFETY: `events` has room for MAX_EVENTS entries.
+        let n = unsafe {
+            libc::epoll_wait(
+                self.ep.as_raw_fd(),
+                self.events.as_mut_ptr(),
+                MAX_EVENTS as i32,
+                timeout_ms,
+            )
         };
+        if n < 0 {
+            let e = errno();
+            assert!(e.kind() == io::ErrorKind::Interrupted, "epoll_wait: {e}");
+            return false;
+        }
+        let mut stdin = false;
+        for i in 0..n as usize {
+            let ev = self.events[i];
+            let (bits, token) = (ev.events, ev.u64);
+            if token == STDIN_TOKEN {
+                stdin = true;
+            } else {
+                self.ready(token as usize, bits as i32, on);
+            }
+        }
         self.expire_handshakes(on);
         stdin
     }
@@ -224,77 +217,12 @@ impl Net {
             self.conns.lose(id, "handshake timeout".into(), on);
         }
     }
-}
 
-/// The fallback driver: edge-triggered epoll and one `recv` per ready socket.
-struct Epoll {
-    ep: OwnedFd,
-    events: Vec<libc::epoll_event>,
-    scratch: Vec<u8>,
-}
-
-impl Epoll {
-    fn new() -> Epoll {
-        // SAFETY: epoll_create1 returns a new descriptor we own, or -1.
-        let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
-        assert!(ep >= 0, "epoll_create1: {}", errno());
-        Epoll {
-            // SAFETY: `ep` is a fresh descriptor nobody else owns.
-            ep: unsafe { OwnedFd::from_raw_fd(ep) },
-            events: vec![libc::epoll_event { events: 0, u64: 0 }; MAX_EVENTS],
-            scratch: vec![0; SCRATCH],
-        }
-    }
-
-    fn register(&self, fd: RawFd, events: u32, token: u64) -> io::Result<()> {
-        let mut ev = libc::epoll_event { events, u64: token };
-        // SAFETY: both descriptors are open; `ev` outlives the call.
-        let r = unsafe { libc::epoll_ctl(self.ep.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev) };
-        if r < 0 {
-            return Err(errno());
-        }
-        Ok(())
-    }
-
-    fn wait<F>(&mut self, conns: &mut Conns, timeout: Option<Duration>, on: &mut F) -> bool
+    fn ready<F>(&mut self, id: usize, bits: i32, on: &mut F)
     where
         F: FnMut(&mut Conns, usize, Event<'_>),
     {
-        // Round up: waking a little early would only spin until the deadline.
-        let timeout_ms = timeout.map_or(-1, |t| {
-            t.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
-        });
-        // SAFETY: `events` has room for MAX_EVENTS entries.
-        let n = unsafe {
-            libc::epoll_wait(
-                self.ep.as_raw_fd(),
-                self.events.as_mut_ptr(),
-                MAX_EVENTS as i32,
-                timeout_ms,
-            )
-        };
-        if n < 0 {
-            let e = errno();
-            assert!(e.kind() == io::ErrorKind::Interrupted, "epoll_wait: {e}");
-            return false;
-        }
-        let mut stdin = false;
-        for i in 0..n as usize {
-            let ev = self.events[i];
-            let (bits, token) = (ev.events, ev.u64);
-            if token == STDIN_TOKEN {
-                stdin = true;
-            } else {
-                self.ready(conns, token as usize, bits as i32, on);
-            }
-        }
-        stdin
-    }
-
-    fn ready<F>(&mut self, conns: &mut Conns, id: usize, bits: i32, on: &mut F)
-    where
-        F: FnMut(&mut Conns, usize, Event<'_>),
-    {
+        let conns = &mut self.conns;
         match conns.list[id].state {
             State::Closed => {}
             State::Connecting => {
@@ -311,7 +239,7 @@ impl Epoll {
                 }
                 let readable = libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR;
                 if bits & readable != 0 {
-                    self.read(conns, id, on);
+                    self.read(id, on);
                 }
             }
         }
@@ -319,12 +247,12 @@ impl Epoll {
 
     /// Reads until the socket is drained: edge-triggered, so no later event would come for
     /// bytes left behind; a short read means there are none (a new arrival brings a new edge).
-    fn read<F>(&mut self, conns: &mut Conns, id: usize, on: &mut F)
+    fn read<F>(&mut self, id: usize, on: &mut F)
     where
         F: FnMut(&mut Conns, usize, Event<'_>),
     {
         loop {
-            let Some(fd) = conns.list[id].fd.as_ref().map(|f| f.as_raw_fd()) else {
+            let Some(fd) = self.conns.list[id].fd.as_ref().map(|f| f.as_raw_fd()) else {
                 return;
             };
             // SAFETY: `scratch` is valid for its length; `fd` is open.
@@ -335,14 +263,14 @@ impl Epoll {
                 match e.kind() {
                     io::ErrorKind::WouldBlock => return,
                     io::ErrorKind::Interrupted => continue,
-                    _ => return conns.lose(id, format!("read: {e}"), on),
+                    _ => return self.conns.lose(id, format!("read: {e}"), on),
                 }
             }
             if n == 0 {
-                return conns.lose(id, "closed".into(), on);
+                return self.conns.lose(id, "closed".into(), on);
             }
             let n = n as usize;
-            conns.consume(id, &self.scratch[..n], on);
+            self.conns.consume(id, &self.scratch[..n], on);
             if n < self.scratch.len() {
                 return;
             }
@@ -401,12 +329,7 @@ impl Conns {
             if n < 0 {
                 let e = errno();
                 match e.kind() {
-                    io::ErrorKind::WouldBlock => {
-                        if let Some(ops) = &mut self.ops {
-                            ops.push(Op::Writable(id));
-                        }
-                        return Ok(());
-                    }
+                    io::ErrorKind::WouldBlock => return Ok(()),
                     io::ErrorKind::Interrupted => continue,
                     _ => return Err(e),
                 }
@@ -423,9 +346,6 @@ impl Conns {
         c.state = State::Closed;
         c.partial = Vec::new();
         c.unsent = Vec::new();
-        if let Some(ops) = &mut self.ops {
-            ops.push(Op::Cancel(id));
-        }
     }
 
     /// Closes the connection and tells the scenario.
@@ -491,7 +411,7 @@ impl Conns {
     }
 
     /// Handles bytes read from connection `id`, joined to what was left of a split frame.
-    pub(crate) fn consume<F>(&mut self, id: usize, data: &[u8], on: &mut F)
+    fn consume<F>(&mut self, id: usize, data: &[u8], on: &mut F)
     where
         F: FnMut(&mut Conns, usize, Event<'_>),
     {
@@ -672,15 +592,6 @@ mod tests {
         unmask(&[&head[..], &rest].concat())
     }
 
-    /// A `Net` over each driver.
-    fn nets(timeout: Duration) -> [Net; 2] {
-        let uring = Uring::new().expect("io_uring (kernel 6.1+)");
-        [
-            Net::with(timeout, Driver::Epoll(Epoll::new())),
-            Net::with(timeout, Driver::Uring(Box::new(uring))),
-        ]
-    }
-
     /// Runs the loop until a connection is gone, returning what the scenario saw.
     fn run(net: &mut Net) -> Vec<String> {
         let mut log = Vec::new();
@@ -739,37 +650,35 @@ mod tests {
 
     #[test]
     fn handshake_leftover_bytes_pings_and_split_frames() {
-        for mut net in nets(Duration::from_secs(5)) {
-            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-            let port = listener.local_addr().unwrap().port();
-            let server = fake_server(listener);
-            net.dial(port).unwrap();
-            let log = run(&mut net);
-            server.join().unwrap();
-            let want = [
-                "connected",
-                "text of 300 bytes",
-                "text of 70000 bytes",
-                "gone: closed",
-            ];
-            assert_eq!(log, want.map(String::from));
-        }
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = fake_server(listener);
+        let mut net = Net::new(Duration::from_secs(5));
+        net.dial(port).unwrap();
+        let log = run(&mut net);
+        server.join().unwrap();
+        let want = [
+            "connected",
+            "text of 300 bytes",
+            "text of 70000 bytes",
+            "gone: closed",
+        ];
+        assert_eq!(log, want.map(String::from));
     }
 
     #[test]
     fn refused_and_timed_out_handshakes_fail() {
-        for mut net in nets(Duration::from_millis(100)) {
-            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-            let port = listener.local_addr().unwrap().port();
-            drop(listener);
-            net.dial(port).unwrap();
-            let log = run(&mut net);
-            assert!(log[0].starts_with("gone: tcp connect: "), "{log:?}");
+        let mut net = Net::new(Duration::from_millis(100));
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        net.dial(port).unwrap();
+        let log = run(&mut net);
+        assert!(log[0].starts_with("gone: tcp connect: "), "{log:?}");
 
-            // A server that accepts (the kernel does) and never answers.
-            let silent = TcpListener::bind("127.0.0.1:0").unwrap();
-            net.dial(silent.local_addr().unwrap().port()).unwrap();
-            assert_eq!(run(&mut net), ["gone: handshake timeout"]);
-        }
+        // A server that accepts (the kernel does) and never answers.
+        let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+        net.dial(silent.local_addr().unwrap().port()).unwrap();
+        assert_eq!(run(&mut net), ["gone: handshake timeout"]);
     }
 }
