@@ -1,8 +1,8 @@
 //! All of the generator's connections in one epoll loop on the calling thread.
 //!
 //! The generator is pinned to one core and has to stay far below it, so a message costs what the
-//! kernel charges (one `recv`, no other system call) and a few hundred nanoseconds of parsing:
-//! no task wake-up, waker or framework buffer per message. Sockets are edge-triggered; a ready
+//! kernel charges (one `recv`, and a share of the `epoll_wait` that found its socket ready) and a
+//! few hundred nanoseconds of parsing: no task wake-up, waker or framework buffer per message. Sockets are edge-triggered; a ready
 //! socket is read into one scratch buffer shared by all of them until a short read says it is
 //! drained, and frames are handed to the scenario's callback straight from there. A connection
 //! keeps bytes only while a frame is split across reads.
@@ -62,7 +62,7 @@ pub struct Conns {
 const STDIN_TOKEN: u64 = u64::MAX;
 /// Sockets taken per `epoll_wait`: one broadcast to 1000 clients fits.
 const MAX_EVENTS: usize = 1024;
-/// The per-thread read buffer: any number of small frames, or a large one, per `recv`.
+/// The read buffer all connections share: any number of small frames, or a large one, per `recv`.
 const SCRATCH: usize = 64 << 10;
 
 pub struct Net {
@@ -110,7 +110,7 @@ impl Net {
     }
 
     /// Starts a connection's handshake; its outcome arrives as `Connected` or `Failed`.
-    pub fn dial(&mut self, port: u16) -> Result<usize, String> {
+    pub fn dial(&mut self, port: u16) -> Result<(), String> {
         let started = Instant::now();
         let fd = open_socket(port).map_err(|e| format!("tcp connect: {e}"))?;
         let id = self.conns.list.len();
@@ -126,7 +126,7 @@ impl Net {
             unsent: Vec::new(),
         });
         self.handshakes.push_back(id);
-        Ok(id)
+        Ok(())
     }
 
     fn register(&self, fd: RawFd, events: u32, token: u64) -> io::Result<()> {
@@ -292,12 +292,16 @@ impl Conns {
         self.queue(id, ws::OP_TEXT, text);
     }
 
-    fn queue(&mut self, id: usize, opcode: u8, payload: &[u8]) {
-        // xorshift64: a different mask per frame at the price of three instructions.
+    /// xorshift64: a different mask per frame (and key per connection) for three instructions.
+    fn random(&mut self) -> u64 {
         self.rng ^= self.rng << 13;
         self.rng ^= self.rng >> 7;
         self.rng ^= self.rng << 17;
-        let mask = (self.rng as u32).to_ne_bytes();
+        self.rng
+    }
+
+    fn queue(&mut self, id: usize, opcode: u8, payload: &[u8]) {
+        let mask = (self.random() as u32).to_ne_bytes();
         ws::encode_frame(&mut self.list[id].unsent, opcode, payload, mask);
     }
 
@@ -395,10 +399,7 @@ impl Conns {
         let key = {
             let mut bytes = [0u8; 16];
             for chunk in bytes.chunks_mut(8) {
-                self.rng ^= self.rng << 13;
-                self.rng ^= self.rng >> 7;
-                self.rng ^= self.rng << 17;
-                chunk.copy_from_slice(&self.rng.to_ne_bytes());
+                chunk.copy_from_slice(&self.random().to_ne_bytes());
             }
             ws::client_key(bytes)
         };

@@ -122,7 +122,7 @@ impl<'a> Dialer<'a> {
             let port = self.ports[self.dialed % self.ports.len()];
             self.dialed += 1;
             match net.dial(port) {
-                Ok(_) => self.inflight += 1,
+                Ok(()) => self.inflight += 1,
                 Err(e) => failed(e),
             }
         }
