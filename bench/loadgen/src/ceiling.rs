@@ -4,7 +4,6 @@
 //! is built once and shared by every recipient's queue (tungstenite messages carry `Bytes`, so a
 //! clone is a refcount bump). Single-threaded, like Node's main thread.
 
-use crate::client::ws_config;
 use crate::emit;
 use futures_util::{SinkExt, StreamExt};
 use std::cell::RefCell;
@@ -12,7 +11,18 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+
+/// tungstenite allocates its whole read buffer per connection up front (128 KiB by default):
+/// 10k connections would cost 1.3 GB. Frames here are small; the buffer grows for a larger one.
+/// The write buffer only grows when used: frames fed between flushes are gathered into one write
+/// syscall.
+fn ws_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(64 * 1024)
+}
 
 type Registry = Rc<RefCell<HashMap<u64, mpsc::UnboundedSender<Message>>>>;
 

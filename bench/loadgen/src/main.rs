@@ -1,6 +1,7 @@
 //! Load generator for `bench/`: speaks engine.io v4 / socket.io v5 over a raw websocket, so the
 //! client side costs a fraction of what a socket.io-client would and the server stays the
-//! bottleneck. One thread (it is pinned to one core by bench/run.js), many connections per task.
+//! bottleneck. One thread (it is pinned to one core by bench/run.js) with one epoll loop for all
+//! connections (`net.rs`), over a websocket codec of its own (`ws.rs`).
 //!
 //! Subcommands (all options `--name value`):
 //!   connect        --port P --n N [--concurrency C --settle-ms S --hold-max-ms H --timeout-ms T]
@@ -15,9 +16,10 @@
 //! arrives on stdin (or `--hold-max-ms` passes), so the runner can read the server's RSS.
 
 mod ceiling;
-mod client;
 mod hist;
+mod net;
 mod scenarios;
+mod ws;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -115,24 +117,23 @@ fn main() {
     let cmd = argv.next().unwrap_or_default();
     let args = Args::parse(argv).unwrap_or_else(|e| die(&e));
     raise_nofile();
-    // current_thread: the generator must fit on the one core it is pinned to.
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    let local = tokio::task::LocalSet::new();
     let port = args.required("port") as u16;
-    let code = local.block_on(&rt, async move {
-        match cmd.as_str() {
-            "connect" => scenarios::connect(port, &args).await,
-            "broadcast" => scenarios::broadcast(port, &args).await,
-            "echo" => scenarios::echo(port, &args).await,
-            "serve-ceiling" => ceiling::serve(port).await,
-            other => die(&format!(
-                "unknown command {other:?} (connect | broadcast | echo | serve-ceiling)"
-            )),
+    let code = match cmd.as_str() {
+        "connect" => scenarios::connect(port, &args),
+        "broadcast" => scenarios::broadcast(port, &args),
+        "echo" => scenarios::echo(port, &args),
+        "serve-ceiling" => {
+            // current_thread: like Node's main thread, the ceiling server gets one core.
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
+            tokio::task::LocalSet::new().block_on(&rt, ceiling::serve(port))
         }
-    });
-    // Do not wait for lingering connection tasks: the result is out, the run is over.
+        other => die(&format!(
+            "unknown command {other:?} (connect | broadcast | echo | serve-ceiling)"
+        )),
+    };
+    // Do not wait for the ceiling's connection tasks or close each client: the run is over.
     std::process::exit(code);
 }

@@ -1,18 +1,12 @@
-//! The three client scenarios. Everything runs on one thread, so shared state is `Rc<RefCell>`
-//! and never held across an await.
+//! The three client scenarios. Each runs one `Net` loop on this thread: the scenario's state is
+//! updated straight from the callback that sees a frame, and sends go out from there too.
 
-use crate::client::{self, control, Control, Ws};
 use crate::hist::Hist;
+use crate::net::{self, Conns, Event, Net};
 use crate::{cpu_seconds, emit, Args};
-use futures_util::{SinkExt, StreamExt};
-use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
-use std::rc::Rc;
+use std::fmt::Write;
 use std::time::{Duration, Instant};
-use tokio::io::AsyncBufReadExt;
-use tokio::sync::{watch, Notify, Semaphore};
-use tokio::time::sleep_until;
-use tokio_tungstenite::tungstenite::Message;
 
 /// How long without progress before a run is declared stalled instead of hanging forever.
 const STALL: Duration = Duration::from_secs(5);
@@ -100,47 +94,136 @@ impl Window {
     }
 }
 
-/// Connects `n` clients, at most `concurrency` handshakes at a time (a burst of 10k SYNs would
-/// only measure the listen backlog), spread in turn over `ports` (several servers of a cluster;
-/// the first client goes to the first). Failures are counted, not fatal.
-async fn connect_many(
+/// Keeps at most `concurrency` handshakes under way (a burst of 10k SYNs would only measure the
+/// listen backlog), spreading the clients in turn over `ports` (several servers of a cluster; the
+/// first client goes to the first).
+struct Dialer<'a> {
+    ports: &'a [u16],
+    n: usize,
+    concurrency: usize,
+    dialed: usize,
+    inflight: usize,
+}
+
+impl<'a> Dialer<'a> {
+    fn new(ports: &'a [u16], n: usize, concurrency: usize) -> Self {
+        Dialer {
+            ports,
+            n,
+            concurrency: concurrency.max(1),
+            dialed: 0,
+            inflight: 0,
+        }
+    }
+
+    /// Starts handshakes up to the limit; one that fails at once goes to `failed`.
+    fn top_up(&mut self, net: &mut Net, mut failed: impl FnMut(String)) {
+        while self.inflight < self.concurrency && self.dialed < self.n {
+            let port = self.ports[self.dialed % self.ports.len()];
+            self.dialed += 1;
+            match net.dial(port) {
+                Ok(()) => self.inflight += 1,
+                Err(e) => failed(e),
+            }
+        }
+    }
+
+    /// A handshake under way ended, either way.
+    fn finished(&mut self) {
+        self.inflight -= 1;
+    }
+}
+
+/// The clients whose handshake completed, in dial order, and those of them that closed again
+/// before the scenario started.
+struct Clients {
+    ids: Vec<usize>,
+    lost: Vec<(usize, String)>,
+}
+
+/// Connects `n` clients; failures are counted, not fatal.
+fn connect_many(
+    net: &mut Net,
     ports: &[u16],
     n: usize,
     concurrency: usize,
-    timeout: Duration,
-    errors: &Rc<RefCell<Errors>>,
-) -> Vec<Ws> {
-    let sem = Rc::new(Semaphore::new(concurrency.max(1)));
-    let mut handles = Vec::with_capacity(n);
-    for i in 0..n {
-        let sem = sem.clone();
-        let port = ports[i % ports.len()];
-        handles.push(tokio::task::spawn_local(async move {
-            let _permit = sem.acquire().await;
-            client::connect(port, timeout).await
-        }));
-    }
-    let mut out = Vec::with_capacity(n);
-    for h in handles {
-        match h.await {
-            Ok(Ok(ws)) => out.push(ws),
-            Ok(Err(e)) => errors.borrow_mut().add(e),
-            Err(e) => errors.borrow_mut().add(format!("task: {e}")),
+    errors: &mut Errors,
+) -> Clients {
+    let mut dialer = Dialer::new(ports, n, concurrency);
+    let mut ids = Vec::with_capacity(n);
+    let mut lost = Vec::new();
+    let mut settled = 0;
+    loop {
+        dialer.top_up(net, |e| {
+            settled += 1;
+            errors.add(e);
+        });
+        if settled == n {
+            break;
         }
+        net.poll(None, &mut |_: &mut Conns, id, ev| match ev {
+            Event::Connected { .. } => {
+                dialer.finished();
+                settled += 1;
+                ids.push(id);
+            }
+            Event::Failed(e) => {
+                dialer.finished();
+                settled += 1;
+                errors.add(e);
+            }
+            Event::Closed(why) => lost.push((id, why)),
+            Event::Text(_) => {}
+        });
     }
-    out
+    ids.sort_unstable();
+    Clients { ids, lost }
 }
 
-#[derive(Default)]
-struct ConnState {
+struct ConnectRun<'a> {
+    dialer: Dialer<'a>,
     ok: usize,
     failed: usize,
     dropped: usize,
-    hist: Option<Hist>,
+    hist: Hist,
+    errors: Errors,
+}
+
+impl ConnectRun<'_> {
+    fn top_up(&mut self, net: &mut Net) {
+        let (failed, errors) = (&mut self.failed, &mut self.errors);
+        self.dialer.top_up(net, |e| {
+            *failed += 1;
+            errors.add(e);
+        });
+    }
+
+    /// One round of the loop, waiting at most until `until`; whether stdin is readable.
+    fn step(&mut self, net: &mut Net, until: Instant) -> bool {
+        let stdin = net.poll(Some(until), &mut |_: &mut Conns, _, ev| match ev {
+            Event::Connected { started } => {
+                self.dialer.finished();
+                self.ok += 1;
+                self.hist.record(started.elapsed().as_nanos() as u64);
+            }
+            Event::Failed(e) => {
+                self.dialer.finished();
+                self.failed += 1;
+                self.errors.add(e);
+            }
+            Event::Closed(why) => {
+                self.dropped += 1;
+                self.errors.add(format!("idle connection: {why}"));
+            }
+            Event::Text(_) => {}
+        });
+        self.top_up(net);
+        stdin
+    }
 }
 
 /// connect N: connects/s and handshake latency, then N idle connections held for the RSS sample.
-pub async fn connect(port: u16, args: &Args) -> i32 {
+pub fn connect(port: u16, args: &Args) -> i32 {
     let n = args.required("n") as usize;
     let concurrency = args.num("concurrency", 64) as usize;
     let settle = args.ms("settle-ms", 2000);
@@ -148,92 +231,58 @@ pub async fn connect(port: u16, args: &Args) -> i32 {
     let timeout = args.ms("timeout-ms", 10_000);
     let deadline = args.ms("deadline-ms", 120_000);
 
-    let state = Rc::new(RefCell::new(ConnState {
-        hist: Some(Hist::new()),
-        ..Default::default()
-    }));
-    let errors = Rc::new(RefCell::new(Errors::default()));
-    let sem = Rc::new(Semaphore::new(concurrency.max(1)));
-    let all_done = Rc::new(Notify::new());
-    let (stop_tx, stop_rx) = watch::channel(false);
-
-    let window = Window::start();
-    for _ in 0..n {
-        let (sem, state, errors, all_done) =
-            (sem.clone(), state.clone(), errors.clone(), all_done.clone());
-        let mut stop_rx = stop_rx.clone();
-        tokio::task::spawn_local(async move {
-            let permit = sem.acquire().await;
-            let t = Instant::now();
-            let r = client::connect(port, timeout).await;
-            let ns = t.elapsed().as_nanos() as u64;
-            drop(permit);
-            {
-                let mut st = state.borrow_mut();
-                match &r {
-                    Ok(_) => {
-                        st.ok += 1;
-                        st.hist.as_mut().unwrap().record(ns);
-                    }
-                    Err(e) => {
-                        st.failed += 1;
-                        errors.borrow_mut().add(e.clone());
-                    }
-                }
-                if st.ok + st.failed == n {
-                    all_done.notify_one();
-                }
-            }
-            let Ok(mut ws) = r else { return };
-            // Idle: answer pings so the server keeps us, until the scenario ends.
-            loop {
-                tokio::select! {
-                    m = ws.next() => match m {
-                        Some(Ok(Message::Text(t))) => match control(&t) {
-                            Control::Ping => { let _ = ws.send(Message::text("3")).await; }
-                            Control::Closed => { state.borrow_mut().dropped += 1; errors.borrow_mut().add(format!("server closed idle connection ({t})")); return; }
-                            Control::Other => {}
-                        },
-                        Some(Ok(_)) => {}
-                        Some(Err(e)) => { state.borrow_mut().dropped += 1; errors.borrow_mut().add(format!("idle read: {e}")); return; }
-                        None => { state.borrow_mut().dropped += 1; errors.borrow_mut().add("idle connection closed".into()); return; }
-                    },
-                    _ = stop_rx.changed() => return,
-                }
-            }
-        });
-    }
-    let timed_out = tokio::time::timeout(deadline, all_done.notified())
-        .await
-        .is_err();
-    let (secs, window_json) = window.end();
-    let (ok, failed) = {
-        let st = state.borrow();
-        (st.ok, st.failed)
+    let mut net = Net::new(timeout);
+    let ports = [port];
+    let mut run = ConnectRun {
+        dialer: Dialer::new(&ports, n, concurrency),
+        ok: 0,
+        failed: 0,
+        dropped: 0,
+        hist: Hist::new(),
+        errors: Errors::default(),
     };
+    let window = Window::start();
+    let deadline = Instant::now() + deadline;
+    run.top_up(&mut net);
+    let mut timed_out = false;
+    while run.ok + run.failed < n {
+        if Instant::now() >= deadline {
+            timed_out = true;
+            break;
+        }
+        run.step(&mut net, deadline);
+    }
+    let (secs, window_json) = window.end();
+    let (ok, failed) = (run.ok, run.failed);
 
-    tokio::time::sleep(settle).await;
-    let connected = ok - state.borrow().dropped;
+    // Idle: pings are answered, drops counted, until the runner has sampled the server.
+    let settled_at = Instant::now() + settle;
+    while Instant::now() < settled_at {
+        run.step(&mut net, settled_at);
+    }
+    let connected = ok.saturating_sub(run.dropped);
     emit(&format!(
         "{{\"event\":\"settled\",\"connected\":{connected}}}"
     ));
     // Hold until the runner has sampled the server (one line on stdin), EOF, or hold_max.
-    let mut line = String::new();
-    let mut stdin = tokio::io::BufReader::new(tokio::io::stdin());
-    let _ = tokio::time::timeout(hold_max, stdin.read_line(&mut line)).await;
-    let st = state.borrow();
-    let held = ok - st.dropped;
-    let _ = stop_tx.send(true);
-    let hist = st.hist.as_ref().unwrap();
+    let hold_end = Instant::now() + hold_max;
+    if net.watch_stdin() {
+        while Instant::now() < hold_end {
+            if run.step(&mut net, hold_end) && net::stdin_line_or_eof() {
+                break;
+            }
+        }
+    }
+    let held = ok.saturating_sub(run.dropped);
     emit(&format!(
         "{{\"type\":\"result\",\"scenario\":\"connect\",\"n\":{n},\"concurrency\":{concurrency},\"connected\":{ok},\"failed\":{failed},\"timed_out\":{timed_out},\"connects_per_s\":{:.1},{},{},\"held_after_settle\":{connected},\"held_at_end\":{held},\"dropped\":{},\"errors\":{}}}",
         ok as f64 / secs.max(1e-9),
-        lat_json("handshake", hist),
+        lat_json("handshake", &run.hist),
         window_json,
-        st.dropped,
-        errors.borrow().json()
+        run.dropped,
+        run.errors.json()
     ));
-    i32::from(failed > 0 || st.dropped > 0 || timed_out)
+    i32::from(failed > 0 || run.dropped > 0 || timed_out)
 }
 
 /// One broadcast still owed to some receivers.
@@ -270,15 +319,14 @@ impl BState {
         seq
     }
 
-    /// Returns true when this delivery completed a broadcast (the sender may send another).
-    fn delivered(&mut self, seq: u64, now: Instant) -> bool {
+    fn delivered(&mut self, seq: u64, now: Instant) {
         let Some(p) = seq
             .checked_sub(self.base)
             .and_then(|i| self.pending.get_mut(i as usize))
             .filter(|p| p.remaining > 0)
         else {
             self.unexpected += 1;
-            return false;
+            return;
         };
         self.last_progress = now;
         if self.measuring {
@@ -287,11 +335,9 @@ impl BState {
             self.deliveries += 1;
         }
         p.remaining -= 1;
-        let done = p.remaining == 0;
-        if done {
+        if p.remaining == 0 {
             self.finish_one();
         }
-        done
     }
 
     fn finish_one(&mut self) {
@@ -306,17 +352,15 @@ impl BState {
     }
 
     /// A receiver went away after seeing broadcasts up to `last_seen`: it owes nothing newer.
-    fn receiver_lost(&mut self, last_seen: Option<u64>) -> bool {
+    fn receiver_lost(&mut self, last_seen: Option<u64>) {
         self.live -= 1;
         let from = last_seen.map_or(0, |s| s + 1);
-        let mut any = false;
         for i in 0..self.pending.len() {
             let seq = self.base + i as u64;
             if seq >= from && self.pending[i].remaining > 0 {
                 self.pending[i].remaining -= 1;
                 if self.pending[i].remaining == 0 {
                     self.inflight -= 1;
-                    any = true;
                 }
             }
         }
@@ -324,15 +368,14 @@ impl BState {
             self.pending.pop_front();
             self.base += 1;
         }
-        any
     }
 }
 
 /// `42["msg","<seq>|xxx"]` → seq.
-fn parse_msg_seq(t: &str) -> Option<u64> {
-    let rest = t.strip_prefix("42[\"msg\",\"")?;
-    let end = rest.find('|')?;
-    rest[..end].parse().ok()
+fn parse_msg_seq(t: &[u8]) -> Option<u64> {
+    let rest = t.strip_prefix(b"42[\"msg\",\"")?;
+    let end = rest.iter().position(|&b| b == b'|')?;
+    std::str::from_utf8(&rest[..end]).ok()?.parse().ok()
 }
 
 /// The string argument of a broadcast: its sequence number, padded to `size` characters.
@@ -344,42 +387,38 @@ fn payload(seq: u64, size: usize) -> String {
     s
 }
 
-/// Reads one receiver's frames until the stream ends.
-async fn receive(
-    mut ws: Ws,
-    st: Rc<RefCell<BState>>,
-    wake: Rc<Notify>,
-    errors: Rc<RefCell<Errors>>,
-) {
-    let mut last: Option<u64> = None;
-    let why = loop {
-        match ws.next().await {
-            Some(Ok(Message::Text(t))) => {
-                if let Some(seq) = parse_msg_seq(&t) {
-                    last = Some(seq);
-                    if st.borrow_mut().delivered(seq, Instant::now()) {
-                        wake.notify_one();
-                    }
-                    continue;
-                }
-                match control(&t) {
-                    Control::Ping => {
-                        if let Err(e) = ws.send(Message::text("3")).await {
-                            break format!("pong: {e}");
-                        }
-                    }
-                    Control::Closed => break format!("server closed receiver ({t})"),
-                    Control::Other => {}
+/// The broadcast scenario's state as the frame callback sees it.
+struct BroadcastRun {
+    st: BState,
+    sender: usize,
+    sender_alive: bool,
+    /// Per connection, the last broadcast it received.
+    last: Vec<Option<u64>>,
+    errors: Errors,
+}
+
+impl BroadcastRun {
+    fn event(&mut self, id: usize, ev: Event<'_>) {
+        match ev {
+            Event::Text(t) => {
+                if let Some(seq) = parse_msg_seq(t) {
+                    self.last[id] = Some(seq);
+                    self.st.delivered(seq, Instant::now());
                 }
             }
-            Some(Ok(Message::Close(_))) | None => break "receiver closed".to_string(),
-            Some(Ok(_)) => {}
-            Some(Err(e)) => break format!("receiver read: {e}"),
+            Event::Closed(why) => self.closed(id, why),
+            Event::Connected { .. } | Event::Failed(_) => {}
         }
-    };
-    errors.borrow_mut().add(why);
-    if st.borrow_mut().receiver_lost(last) {
-        wake.notify_one();
+    }
+
+    fn closed(&mut self, id: usize, why: String) {
+        if id == self.sender {
+            self.errors.add(format!("sender: {why}"));
+            self.sender_alive = false;
+        } else {
+            self.errors.add(format!("receiver: {why}"));
+        }
+        self.st.receiver_lost(self.last[id]);
     }
 }
 
@@ -393,7 +432,7 @@ enum Phase {
 /// broadcast: socket 0 emits `bcast` with K broadcasts in flight; all N sockets (socket 0
 /// included, as `io.emit` reaches the sender too) receive `msg`. With `--port2`, every other
 /// socket is on that second server of the cluster.
-pub async fn broadcast(port: u16, args: &Args) -> i32 {
+pub fn broadcast(port: u16, args: &Args) -> i32 {
     let n = args.required("n") as usize;
     let size = args.required("payload") as usize;
     let k = args.num("inflight", 1).max(1) as usize;
@@ -402,132 +441,103 @@ pub async fn broadcast(port: u16, args: &Args) -> i32 {
     let concurrency = args.num("concurrency", 64) as usize;
     let timeout = args.ms("timeout-ms", 10_000);
 
-    let errors = Rc::new(RefCell::new(Errors::default()));
+    let mut errors = Errors::default();
     let ports: Vec<u16> = match args.num("port2", 0) {
         0 => vec![port],
         port2 => vec![port, port2 as u16],
     };
-    let mut socks = connect_many(&ports, n, concurrency, timeout, &errors).await;
-    let connect_failed = n - socks.len();
-    if socks.is_empty() {
-        emit(&format!("{{\"type\":\"result\",\"scenario\":\"broadcast\",\"n\":{n},\"payload\":{size},\"inflight\":{k},\"connect_failed\":{connect_failed},\"errors\":{}}}", errors.borrow().json()));
+    let mut net = Net::new(timeout);
+    let clients = connect_many(&mut net, &ports, n, concurrency, &mut errors);
+    let connect_failed = n - clients.ids.len();
+    if clients.ids.is_empty() {
+        emit(&format!("{{\"type\":\"result\",\"scenario\":\"broadcast\",\"n\":{n},\"payload\":{size},\"inflight\":{k},\"connect_failed\":{connect_failed},\"errors\":{}}}", errors.json()));
         return 1;
     }
     emit(&format!(
         "{{\"event\":\"connected\",\"sockets\":{}}}",
-        socks.len()
+        clients.ids.len()
     ));
-    let st = Rc::new(RefCell::new(BState {
-        live: socks.len(),
-        base: 0,
-        pending: VecDeque::new(),
-        next_seq: 0,
-        inflight: 0,
-        measuring: false,
-        hist: Hist::new(),
-        deliveries: 0,
-        completed: 0,
-        unexpected: 0,
-        last_progress: Instant::now(),
-    }));
-    let wake = Rc::new(Notify::new());
-    let mut sender = socks.swap_remove(0);
-    for ws in socks {
-        tokio::task::spawn_local(receive(ws, st.clone(), wake.clone(), errors.clone()));
+    let mut run = BroadcastRun {
+        st: BState {
+            live: clients.ids.len(),
+            base: 0,
+            pending: VecDeque::new(),
+            next_seq: 0,
+            inflight: 0,
+            measuring: false,
+            hist: Hist::new(),
+            deliveries: 0,
+            completed: 0,
+            unexpected: 0,
+            last_progress: Instant::now(),
+        },
+        sender: clients.ids[0],
+        sender_alive: true,
+        last: vec![None; net.len()],
+        errors,
+    };
+    for (id, why) in clients.lost {
+        run.closed(id, why);
     }
 
     let mut phase = Phase::Warmup;
-    let mut phase_end = tokio::time::Instant::now() + warmup;
+    let mut phase_end = Instant::now() + warmup;
     let mut window: Option<Window> = None;
     let mut result_window = (0.0, String::new());
     let mut stalled = false;
-    let mut sender_last: Option<u64> = None;
-    let mut sender_alive = true;
-    'run: loop {
-        if phase != Phase::Drain && sender_alive {
-            let mut fed = false;
-            loop {
-                let seq = {
-                    let mut s = st.borrow_mut();
-                    if s.inflight >= k {
-                        break;
-                    }
-                    s.send_next()
-                };
-                let frame = format!("42[\"bcast\",\"{}\"]", payload(seq, size));
-                if let Err(e) = sender.feed(Message::text(frame)).await {
-                    errors.borrow_mut().add(format!("send: {e}"));
-                    break 'run;
-                }
-                fed = true;
+    let mut frame = String::new();
+    loop {
+        // Top up after every round of the loop: the broadcasts that completed in it are
+        // replaced together, in one write.
+        if phase != Phase::Drain && run.sender_alive && run.st.inflight < k {
+            let conns = net.conns();
+            while run.st.inflight < k {
+                let seq = run.st.send_next();
+                frame.clear();
+                let _ = write!(frame, "42[\"bcast\",\"{}\"]", payload(seq, size));
+                conns.queue_text(run.sender, frame.as_bytes());
             }
-            if fed {
-                if let Err(e) = sender.flush().await {
-                    errors.borrow_mut().add(format!("send: {e}"));
-                    break 'run;
-                }
+            if let Err(e) = conns.flush(run.sender) {
+                run.errors.add(format!("send: {e}"));
+                break;
             }
         }
-        if phase == Phase::Drain && st.borrow().inflight == 0 {
+        if phase == Phase::Drain && run.st.inflight == 0 {
             break;
         }
-        let stall_at = tokio::time::Instant::from_std(st.borrow().last_progress + STALL);
-        tokio::select! {
-            m = sender.next(), if sender_alive => match m {
-                Some(Ok(Message::Text(t))) => {
-                    if let Some(seq) = parse_msg_seq(&t) {
-                        sender_last = Some(seq);
-                        st.borrow_mut().delivered(seq, Instant::now());
-                    } else if let Control::Ping = control(&t) {
-                        let _ = sender.send(Message::text("3")).await;
-                    } else if let Control::Closed = control(&t) {
-                        errors.borrow_mut().add(format!("server closed sender ({t})"));
-                        sender_alive = false;
-                        st.borrow_mut().receiver_lost(sender_last);
-                    }
-                }
-                Some(Ok(_)) => {}
-                Some(Err(_)) | None => {
-                    errors.borrow_mut().add("sender connection closed".into());
-                    sender_alive = false;
-                    st.borrow_mut().receiver_lost(sender_last);
-                }
-            },
-            _ = wake.notified() => {}
-            _ = sleep_until(phase_end) => match phase {
+        let stall_at = (run.st.inflight > 0).then(|| run.st.last_progress + STALL);
+        let wake = stall_at.map_or(phase_end, |s| s.min(phase_end));
+        net.poll(Some(wake), &mut |_: &mut Conns, id, ev| run.event(id, ev));
+        if Instant::now() >= phase_end {
+            match phase {
                 Phase::Warmup => {
-                    {
-                        let mut s = st.borrow_mut();
-                        s.measuring = true;
-                    }
+                    run.st.measuring = true;
                     window = Some(Window::start());
                     phase = Phase::Measure;
-                    phase_end = tokio::time::Instant::now() + duration;
+                    phase_end = Instant::now() + duration;
                 }
                 Phase::Measure => {
-                    st.borrow_mut().measuring = false;
+                    run.st.measuring = false;
                     result_window = window.take().unwrap().end();
                     phase = Phase::Drain;
-                    phase_end = tokio::time::Instant::now() + STALL;
+                    phase_end = Instant::now() + STALL;
                 }
                 Phase::Drain => break,
-            },
-            _ = sleep_until(stall_at), if st.borrow().inflight > 0 => {
-                if st.borrow().last_progress.elapsed() >= STALL {
-                    stalled = true;
-                    break;
-                }
             }
         }
-        if !sender_alive && phase != Phase::Drain {
+        if run.st.inflight > 0 && run.st.last_progress.elapsed() >= STALL {
+            stalled = true;
+            break;
+        }
+        if !run.sender_alive && phase != Phase::Drain {
             break;
         }
     }
     if let Some(w) = window.take() {
-        st.borrow_mut().measuring = false;
+        run.st.measuring = false;
         result_window = w.end();
     }
-    let s = st.borrow();
+    let s = &run.st;
     let secs = result_window.0;
     let owed: usize = s.pending.iter().map(|p| p.remaining).sum();
     emit(&format!(
@@ -539,23 +549,93 @@ pub async fn broadcast(port: u16, args: &Args) -> i32 {
         result_window.1,
         s.live,
         s.unexpected,
-        errors.borrow().json()
+        run.errors.json()
     ));
     i32::from(stalled || connect_failed > 0 || s.live < n || s.deliveries == 0)
 }
 
-struct EState {
-    measuring: Cell<bool>,
-    stop: Cell<bool>,
-    hist: RefCell<Hist>,
-    acks: Cell<u64>,
-    running: Cell<usize>,
-    dropped: Cell<usize>,
-    all_stopped: Notify,
+struct EchoClient {
+    seq: u64,
+    sent: Instant,
+    /// The ack's prefix, `43<seq>[`.
+    want: String,
+    running: bool,
+}
+
+/// The echo scenario's state as the frame callback sees it.
+struct EchoRun {
+    clients: Vec<EchoClient>,
+    body: String,
+    frame: String,
+    measuring: bool,
+    stop: bool,
+    hist: Hist,
+    acks: u64,
+    running: usize,
+    dropped: usize,
+    errors: Errors,
+}
+
+impl EchoRun {
+    fn send(&mut self, conns: &mut Conns, id: usize) {
+        let c = &mut self.clients[id];
+        c.seq += 1;
+        c.want.clear();
+        let _ = write!(c.want, "43{}[", c.seq);
+        self.frame.clear();
+        let _ = write!(self.frame, "42{}[\"echo\",\"{}\"]", c.seq, self.body);
+        c.sent = Instant::now();
+        if let Err(e) = conns.send_text(id, self.frame.as_bytes()) {
+            self.fail(id, format!("send: {e}"));
+        }
+    }
+
+    fn fail(&mut self, id: usize, why: String) {
+        let c = &mut self.clients[id];
+        if c.running {
+            c.running = false;
+            self.running -= 1;
+            self.dropped += 1;
+            self.errors.add(why);
+        }
+    }
+
+    fn event(&mut self, conns: &mut Conns, id: usize, ev: Event<'_>) {
+        match ev {
+            Event::Text(t) => {
+                let c = &mut self.clients[id];
+                if !c.running || !t.starts_with(c.want.as_bytes()) {
+                    return;
+                }
+                if self.measuring {
+                    self.hist.record(c.sent.elapsed().as_nanos() as u64);
+                    self.acks += 1;
+                }
+                // After the window each client finishes its round trip and stops.
+                if self.stop {
+                    c.running = false;
+                    self.running -= 1;
+                } else {
+                    self.send(conns, id);
+                }
+            }
+            Event::Closed(why) => self.fail(id, why),
+            Event::Connected { .. } | Event::Failed(_) => {}
+        }
+    }
+
+    /// Runs the loop until `until`, or until `done` says so.
+    fn run_until(&mut self, net: &mut Net, until: Instant, done: impl Fn(&EchoRun) -> bool) {
+        while Instant::now() < until && !done(self) {
+            net.poll(Some(until), &mut |conns: &mut Conns, id, ev| {
+                self.event(conns, id, ev)
+            });
+        }
+    }
 }
 
 /// echo: N clients in a closed loop, each `42<id>["echo",payload]` → waits `43<id>[...]`.
-pub async fn echo(port: u16, args: &Args) -> i32 {
+pub fn echo(port: u16, args: &Args) -> i32 {
     let n = args.required("n") as usize;
     let size = args.num("payload", 30) as usize;
     let warmup = args.ms("warmup-ms", 1000);
@@ -563,97 +643,63 @@ pub async fn echo(port: u16, args: &Args) -> i32 {
     let concurrency = args.num("concurrency", 64) as usize;
     let timeout = args.ms("timeout-ms", 10_000);
 
-    let errors = Rc::new(RefCell::new(Errors::default()));
-    let socks = connect_many(&[port], n, concurrency, timeout, &errors).await;
-    let connect_failed = n - socks.len();
-    let st = Rc::new(EState {
-        measuring: Cell::new(false),
-        stop: Cell::new(false),
-        hist: RefCell::new(Hist::new()),
-        acks: Cell::new(0),
-        running: Cell::new(socks.len()),
-        dropped: Cell::new(0),
-        all_stopped: Notify::new(),
-    });
-    let body: String = "x".repeat(size);
-    for mut ws in socks {
-        let (st, errors, body) = (st.clone(), errors.clone(), body.clone());
-        tokio::task::spawn_local(async move {
-            let mut id: u64 = 0;
-            let failure = 'client: loop {
-                if st.stop.get() {
-                    break None;
-                }
-                id += 1;
-                let want = format!("43{id}[");
-                let t = Instant::now();
-                if let Err(e) = ws
-                    .send(Message::text(format!("42{id}[\"echo\",\"{body}\"]")))
-                    .await
-                {
-                    break Some(format!("send: {e}"));
-                }
-                loop {
-                    match ws.next().await {
-                        Some(Ok(Message::Text(m))) => {
-                            if m.starts_with(&want) {
-                                if st.measuring.get() {
-                                    st.hist.borrow_mut().record(t.elapsed().as_nanos() as u64);
-                                    st.acks.set(st.acks.get() + 1);
-                                }
-                                break;
-                            }
-                            match control(&m) {
-                                Control::Ping => {
-                                    let _ = ws.send(Message::text("3")).await;
-                                }
-                                Control::Closed => {
-                                    break 'client Some(format!("server closed ({m})"))
-                                }
-                                Control::Other => {}
-                            }
-                        }
-                        Some(Ok(_)) => {}
-                        Some(Err(e)) => break 'client Some(format!("read: {e}")),
-                        None => break 'client Some("closed".into()),
-                    }
-                }
-            };
-            if let Some(e) = failure {
-                errors.borrow_mut().add(e);
-                st.dropped.set(st.dropped.get() + 1);
-            }
-            st.running.set(st.running.get() - 1);
-            if st.running.get() == 0 {
-                st.all_stopped.notify_one();
-            }
-        });
+    let mut errors = Errors::default();
+    let mut net = Net::new(timeout);
+    let clients = connect_many(&mut net, &[port], n, concurrency, &mut errors);
+    let connect_failed = n - clients.ids.len();
+    let mut run = EchoRun {
+        clients: (0..net.len())
+            .map(|_| EchoClient {
+                seq: 0,
+                sent: Instant::now(),
+                want: String::new(),
+                running: false,
+            })
+            .collect(),
+        body: "x".repeat(size),
+        frame: String::new(),
+        measuring: false,
+        stop: false,
+        hist: Hist::new(),
+        acks: 0,
+        running: clients.ids.len(),
+        dropped: 0,
+        errors,
+    };
+    for &id in &clients.ids {
+        run.clients[id].running = true;
+    }
+    for (id, why) in clients.lost {
+        run.fail(id, why);
     }
     emit(&format!(
         "{{\"event\":\"connected\",\"sockets\":{}}}",
         n - connect_failed
     ));
-    tokio::time::sleep(warmup).await;
-    st.measuring.set(true);
+    for &id in &clients.ids {
+        if run.clients[id].running {
+            run.send(net.conns(), id);
+        }
+    }
+    run.run_until(&mut net, Instant::now() + warmup, |_| false);
+    run.measuring = true;
     let window = Window::start();
-    tokio::time::sleep(duration).await;
-    st.measuring.set(false);
+    run.run_until(&mut net, Instant::now() + duration, |_| false);
+    run.measuring = false;
     let (secs, window_json) = window.end();
-    st.stop.set(true);
+    run.stop = true;
     // Clients finish their current round trip; one that never gets its ack is a stall.
-    let stalled = st.running.get() > 0
-        && tokio::time::timeout(STALL, st.all_stopped.notified())
-            .await
-            .is_err();
-    let acks = st.acks.get();
+    run.run_until(&mut net, Instant::now() + STALL, |r| r.running == 0);
+    let stalled = run.running > 0;
+    let acks = run.acks;
     emit(&format!(
         "{{\"type\":\"result\",\"scenario\":\"echo\",\"n\":{n},\"payload\":{size},\"connect_failed\":{connect_failed},\"acks\":{acks},\"acks_per_s\":{:.1},{},{},\"dropped\":{},\"stalled\":{stalled},\"stuck_clients\":{},\"errors\":{}}}",
         acks as f64 / secs.max(1e-9),
-        lat_json("latency", &st.hist.borrow()),
+        lat_json("latency", &run.hist),
         window_json,
-        st.dropped.get(),
-        if stalled { st.running.get() } else { 0 },
-        errors.borrow().json()
+        run.dropped,
+        if stalled { run.running } else { 0 },
+        run.errors.json()
     ));
-    i32::from(stalled || connect_failed > 0 || st.dropped.get() > 0 || acks == 0)
+    i32::from(stalled || connect_failed > 0 || run.dropped > 0 || acks == 0)
 }
