@@ -3,6 +3,7 @@
 // engine.io v4 on the wire: real HTTP requests and real websockets against our server, with
 // the exact values engine.io 6 (socket.io 4.8) produces.
 
+const net = require('net');
 const { once, until, sleep } = require('./helpers');
 const { SEP, request, pollingHandshake, Polling, Ws, wsConnected, stalledWebsocket, clientTextFrame, rawTestScope } = require('./raw');
 
@@ -80,6 +81,113 @@ describe('handshake', () => {
     expect(res.body).toBe('{"code":0,"message":"Transport unknown"}');
     const ws = track(await Ws.open(port));
     expect(JSON.parse((await ws.next()).slice(1)).upgrades).toEqual([]);
+  });
+});
+
+/**
+ * A bare TCP connection to `port` that collects what the server sends: `head()` resolves with
+ * the first HTTP response head, `frames(n)` with the texts of the first `n` websocket frames
+ * after it (short unmasked text frames, as the server sends them here).
+ */
+function rawConnection(port) {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.setNoDelay(true);
+  let data = Buffer.alloc(0);
+  const waiters = [];
+  socket.on('data', (chunk) => {
+    data = Buffer.concat([data, chunk]);
+    for (const check of waiters.slice()) check();
+  });
+  const when = (read) =>
+    new Promise((resolve) => {
+      const check = () => {
+        const value = read();
+        if (value === undefined) return;
+        waiters.splice(waiters.indexOf(check), 1);
+        resolve(value);
+      };
+      waiters.push(check);
+      check();
+    });
+  return {
+    socket,
+    connected: once(socket, 'connect'),
+    write: (bytes) => socket.write(bytes),
+    /** Takes (consumes) the next HTTP response: its head, and a body of `Content-Length`. */
+    response: () =>
+      when(() => {
+        const end = data.indexOf('\r\n\r\n');
+        if (end < 0) return undefined;
+        const head = data.subarray(0, end).toString('latin1');
+        const length = Number((/content-length: (\d+)/i.exec(head) || [0, 0])[1]);
+        if (data.length < end + 4 + length) return undefined;
+        const body = data.subarray(end + 4, end + 4 + length).toString();
+        data = data.subarray(end + 4 + length);
+        return { head, body };
+      }),
+    frames: (count) =>
+      when(() => {
+        const texts = [];
+        let at = 0;
+        while (texts.length < count && at + 2 <= data.length) {
+          const length = data[at + 1] & 0x7f;
+          if (length > 125 || at + 2 + length > data.length) return undefined;
+          texts.push(data.subarray(at + 2, at + 2 + length).toString());
+          at += 2 + length;
+        }
+        return texts.length === count ? texts : undefined;
+      }),
+  };
+}
+
+const UPGRADE_REQUEST =
+  'GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n' +
+  'Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+
+describe('websocket requests on our own port', () => {
+  afterEach(() => {
+    for (const socket of rawSockets.splice(0)) socket.destroy();
+  });
+  const rawSockets = [];
+  const connect = (port) => {
+    const conn = rawConnection(port);
+    rawSockets.push(conn.socket);
+    return conn;
+  };
+
+  test('a request head that arrives in pieces, with a CONNECT right behind it', async () => {
+    const { port } = start();
+    const conn = connect(port);
+    await conn.connected;
+    const request = Buffer.from(UPGRADE_REQUEST);
+    for (const [from, to] of [[0, 10], [10, 60], [60, request.length - 3]]) {
+      conn.write(request.subarray(from, to));
+      await sleep(20);
+    }
+    conn.write(Buffer.concat([request.subarray(request.length - 3), clientTextFrame('40')]));
+    const { head } = await conn.response();
+    expect(head).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
+    expect(head).toMatch(/\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=/i);
+    const [open, connected] = await conn.frames(2);
+    expect(open[0]).toBe('0');
+    expect(connected).toMatch(/^40\{"sid":"[\w-]{20}"\}$/);
+  });
+
+  test('an upgrade on a connection that already carried a plain HTTP request', async () => {
+    const { port } = start();
+    const conn = connect(port);
+    await conn.connected;
+    conn.write('GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    const polled = await conn.response();
+    expect(polled.head).toMatch(/^HTTP\/1\.1 200/);
+    expect(polled.body[0]).toBe('0');
+    conn.write(UPGRADE_REQUEST);
+    const { head } = await conn.response();
+    expect(head).toMatch(/^HTTP\/1\.1 101/);
+    conn.write(clientTextFrame('40'));
+    const [open, connected] = await conn.frames(2);
+    expect(open[0]).toBe('0');
+    expect(connected).toMatch(/^40\{"sid":/);
   });
 });
 

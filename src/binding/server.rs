@@ -16,7 +16,7 @@ use crate::engine::http::HttpHook;
 use crate::engine::protocol::Protocol;
 use crate::engine::request::RequestInfo;
 use crate::engine::server::{EngineInner, HandshakeDecision, HandshakeHook};
-use crate::entry::{handoff, listener};
+use crate::entry::{handoff, listener, upgrade};
 use crate::protocol::broadcast::Target;
 use crate::protocol::server::{Outgoing, ProtocolInner};
 
@@ -371,7 +371,9 @@ impl NativeServer {
         let head = Bytes::from(Vec::<u8>::from(head));
         let engine = self.engine.clone();
         napi::bindgen_prelude::spawn(async move {
-            let _ = handoff::serve_upgrade(engine, stream, request, head).await;
+            if let Ok(stream) = tokio::net::TcpStream::from_std(stream) {
+                let _ = upgrade::serve(engine, stream, request, head).await;
+            }
         });
         Ok(())
     }

@@ -63,12 +63,16 @@ struct Connection {
     writer: Arc<WsWriter>,
 }
 
-/// Serves a websocket whose HTTP handshake is done; `prefix` holds bytes already read past it.
-/// A new session (`Target::Handshake`) was admitted with `id` (see `EngineInner::admit`);
-/// `deflate` is the permessage-deflate agreement the 101 answered, if any.
+/// Serves a websocket once its upgrade is decided: writes `response` (our 101, or nothing when
+/// hyper already wrote its own) first, with the open packet of a new session in the same write;
+/// `prefix` holds bytes already read past the request. A new session (`Target::Handshake`) was
+/// admitted with `id` (see `EngineInner::admit`); `deflate` is the permessage-deflate agreement
+/// the 101 answered, if any.
+#[allow(clippy::too_many_arguments)]
 pub async fn serve(
     engine: Arc<EngineInner>,
     stream: TcpStream,
+    response: Bytes,
     prefix: Bytes,
     target: Target,
     request: RequestInfo,
@@ -97,7 +101,7 @@ pub async fn serve(
         Target::Handshake => {
             let session = engine.handshake(Transport::Websocket, request, id);
             let open = Frame::text(engine.open_packet(&session));
-            let _ = conn.writer.send([&open], false);
+            let _ = conn.writer.send_after(response, [&open]);
             session.outbox.attach_websocket(conn.writer.clone());
             if let Some(threshold) = compress_from {
                 session.set_deflate_threshold(threshold);
@@ -105,6 +109,9 @@ pub async fn serve(
             session
         }
         Target::Session(session) => {
+            if !response.is_empty() {
+                conn.writer.send_control(response);
+            }
             if !engine.config.allow_upgrades || !session.begin_upgrade() {
                 conn.finish(&[]).await;
                 return;

@@ -96,6 +96,25 @@ impl WsWriter {
         Ok(())
     }
 
+    /// `send`, with `head` (raw bytes: an HTTP response) written first, in the same write.
+    pub fn send_after<'a>(
+        &self,
+        head: Bytes,
+        frames: impl IntoIterator<Item = &'a Frame>,
+    ) -> Result<(), PushError> {
+        let mut state = self.state.lock();
+        let idle = state.is_idle();
+        if !head.is_empty() {
+            state.bytes += head.len();
+            state.chunks.push_back(head);
+        }
+        self.enqueue(&mut state, frames, false)?;
+        if idle {
+            self.write_now(&mut state);
+        }
+        Ok(())
+    }
+
     /// Queues `frames` without writing; see `Queued`.
     pub fn queue<'a>(
         &self,

@@ -2,6 +2,7 @@
 
 pub mod handoff;
 pub mod listener;
+pub mod upgrade;
 
 use std::sync::Arc;
 
