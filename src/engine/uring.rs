@@ -111,6 +111,7 @@ mod imp {
         let first = results.len();
         results.extend(group.iter().map(|_| Err(io::ErrorKind::WouldBlock.into())));
         let mut completed = 0;
+        let mut unsupported = false;
         while completed < queued {
             match ring.submit_and_wait(queued - completed) {
                 Ok(_) => {}
@@ -119,6 +120,9 @@ mod imp {
             }
             for completion in ring.completion() {
                 let result = completion.result();
+                // A kernel whose io_uring lacks the operation says so per entry; the callers'
+                // own sendmsg then sends these, and no later batch comes here.
+                unsupported |= result == -libc::EINVAL || result == -libc::EOPNOTSUPP;
                 results[first + completion.user_data() as usize] = if result >= 0 {
                     Ok(result as usize)
                 } else {
@@ -127,7 +131,7 @@ mod imp {
                 completed += 1;
             }
         }
-        true
+        !unsupported
     }
 }
 
