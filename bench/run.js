@@ -3,7 +3,7 @@
 // Side-by-side benchmark (issue 3): socket.io 4.8 vs socket.io-native (socket.io-compatible and
 // egg-style APIs) vs a bare Rust ceiling, driven by the Rust load generator in bench/loadgen.
 //
-//   npm run bench                 full run: 3 rounds, every scenario, rewrites bench/README.md
+//   npm run bench                 full run: 5 rounds, every scenario, rewrites bench/README.md
 //   npm run bench -- --quick      smoke: 1 round, small N, < 1 minute, README untouched
 // Options: --rounds N, --servers socketio,native,..., --only <scenario-substring>, --readme,
 //          --no-readme, --no-build
@@ -464,7 +464,7 @@ async function main() {
   for (const s of servers) if (!SERVERS[s]) throw new Error(`unknown server ${s} (${Object.keys(SERVERS).join(', ')})`);
   const only = opt('only', '');
   const scens = scenarios().filter((s) => !only || s.key.includes(only));
-  const rounds = Number(opt('rounds', QUICK ? 1 : 3));
+  const rounds = Number(opt('rounds', QUICK ? 1 : 5));
 
   if (!flag('no-build')) {
     console.log('bench: cargo build --release -p loadgen');
