@@ -27,7 +27,8 @@ const INLINE_FLUSH_MAX: usize = 256;
 struct State {
     chunks: VecDeque<Bytes>,
     bytes: usize,
-    /// Frames were queued for a flush that has not run yet (a broadcast in progress).
+    /// Frames were queued for a flush that has not run yet (a broadcast, or the replies of a batch
+    /// JS is dispatching).
     flush_owed: bool,
     /// `flush_all` is sending the front chunks from outside the lock: nobody else writes, and
     /// those chunks stay where they are until it is done.
@@ -170,7 +171,6 @@ impl WsWriter {
             })
             .collect();
         let results = uring::send_all(&sends);
-        drop(sends);
         for (index, (writer, _)) in sending.iter().enumerate() {
             let mut state = writer.state.lock();
             state.in_flight = false;
