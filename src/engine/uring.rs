@@ -21,7 +21,23 @@ pub struct Send<'a> {
 /// Sends each message without blocking, as `sendmsg(MSG_DONTWAIT)` would; returns each one's
 /// result in order, or `None` (nothing sent) when io_uring cannot be used on this thread.
 pub fn send_all(sends: &[Send]) -> Option<Vec<io::Result<usize>>> {
+    #[cfg(test)]
+    if WITHOUT_URING.with(std::cell::Cell::get) {
+        return None;
+    }
     imp::send_all(sends)
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Lets a test take the path of a machine without io_uring, on its own thread only.
+    static WITHOUT_URING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// From now on, this thread sends as if io_uring were unavailable.
+#[cfg(test)]
+pub fn disable_on_this_thread() {
+    WITHOUT_URING.with(|flag| flag.set(true));
 }
 
 #[cfg(target_os = "linux")]

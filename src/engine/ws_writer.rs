@@ -574,6 +574,18 @@ mod tests {
 
     #[tokio::test]
     async fn a_batch_flush_leaves_what_a_full_socket_refused_to_the_writer_task() {
+        batch_flush_with_a_backlog().await;
+    }
+
+    #[tokio::test]
+    async fn a_batch_flush_without_io_uring_sends_one_socket_at_a_time() {
+        uring::disable_on_this_thread();
+        batch_flush_with_a_backlog().await;
+    }
+
+    /// Flushes three writers each queued more than a socket buffer takes; every byte must
+    /// arrive, in order.
+    async fn batch_flush_with_a_backlog() {
         let mut writers = Vec::new();
         let mut clients = Vec::new();
         for _ in 0..3 {
