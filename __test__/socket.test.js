@@ -318,6 +318,31 @@ describe.each(Object.keys(TRANSPORTS))('socket over %s', (transport) => {
     expect(got).toEqual([['one', 1], ['two']]);
   });
 
+  test('what a handler sends (emits, broadcasts, its ack, to others too) arrives in the order it was sent', async () => {
+    const { io, url, c, s } = await pair();
+    const { c: other } = await h.connect(io, url, opts);
+    await settled(other, transport);
+    const seen = [];
+    const otherSeen = [];
+    c.onAny((event, n) => seen.push([event, n]));
+    other.onAny((event, n) => otherSeen.push([event, n]));
+    s.on('go', (ack) => {
+      s.emit('own', 1);
+      io.emit('all', 2);
+      // Volatile too, where the transport can take it now (a polling client may have no GET
+      // waiting, and then socket.io drops it).
+      (transport === 'polling' ? s : s.volatile).emit('own', 3);
+      io.to(other.id).emit('direct', 4);
+      ack('done');
+      s.emit('own', 5);
+      io.emit('all', 6);
+    });
+    c.emit('go', (answer) => seen.push(['ack', answer]));
+    await until(() => seen.length === 6 && otherSeen.length === 3);
+    expect(seen).toEqual([['own', 1], ['all', 2], ['own', 3], ['ack', 'done'], ['own', 5], ['all', 6]]);
+    expect(otherSeen).toEqual([['all', 2], ['direct', 4], ['all', 6]]);
+  });
+
   test('events emitted by the client before the server listens are not lost on the next ones', async () => {
     const { c, s } = await pair();
     c.emit('unheard', 1);
