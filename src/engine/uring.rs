@@ -65,8 +65,8 @@ mod imp {
             let mut ring = cell.borrow_mut();
             if ring.is_none() {
                 match IoUring::new(BATCH as u32) {
-                    Ok(made) => *ring = Some(made),
-                    Err(_) => {
+                    Ok(made) if completes_inline() => *ring = Some(made),
+                    _ => {
                         UNAVAILABLE.store(true, Ordering::Relaxed);
                         return None;
                     }
@@ -87,6 +87,70 @@ mod imp {
             }
             Some(results)
         })
+    }
+
+    /// Whether this kernel completes a `MSG_DONTWAIT` send on a full socket during the submit
+    /// (with EAGAIN), which `submit_group` relies on to never wait: a kernel that instead waits
+    /// for the socket to drain would block the sending thread. Asked once per process, on a
+    /// socket pair made full on purpose, without waiting for the answer.
+    fn completes_inline() -> bool {
+        static ANSWER: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *ANSWER.get_or_init(probe_inline_completion)
+    }
+
+    fn probe_inline_completion() -> bool {
+        // The probe's byte must stay valid even if a kernel keeps the send pending after the
+        // ring is gone, hence static.
+        static BYTE: [u8; 1] = [0];
+        let Ok(mut ring) = IoUring::new(2) else {
+            return false;
+        };
+        let mut fds = [0; 2];
+        // SAFETY: socketpair writes two descriptors into `fds`, which are closed below.
+        let made = unsafe {
+            libc::socketpair(
+                libc::AF_UNIX,
+                libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+                0,
+                fds.as_mut_ptr(),
+            )
+        };
+        if made != 0 {
+            return false;
+        }
+        let chunk = [0u8; 64 * 1024];
+        // SAFETY: `chunk` is valid for its length; the descriptor is ours. Bounded: a unix
+        // socket's buffer fills within a few hundred KiB.
+        for _ in 0..1024 {
+            let sent = unsafe {
+                libc::send(
+                    fds[0],
+                    chunk.as_ptr().cast(),
+                    chunk.len(),
+                    libc::MSG_DONTWAIT,
+                )
+            };
+            if sent < 0 {
+                break;
+            }
+        }
+        let entry = opcode::Send::new(types::Fd(fds[0]), BYTE.as_ptr(), 1)
+            .flags(libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL)
+            .build();
+        // SAFETY: the entry points at a static byte.
+        let inline = unsafe { ring.submission().push(&entry) }.is_ok()
+            && ring.submit().is_ok()
+            && ring
+                .completion()
+                .next()
+                .is_some_and(|completion| completion.result() == -libc::EAGAIN);
+        drop(ring);
+        // SAFETY: both descriptors came from socketpair above and are not used again.
+        unsafe {
+            libc::close(fds[0]);
+            libc::close(fds[1]);
+        }
+        inline
     }
 
     /// One submission. `MSG_DONTWAIT` makes the kernel complete every send during the submit
