@@ -101,7 +101,7 @@ pub async fn serve(
         Target::Handshake => {
             let session = engine.handshake(Transport::Websocket, request, id);
             let open = Frame::text(engine.open_packet(&session));
-            let _ = conn.writer.send_after(response, [&open]);
+            let _ = conn.writer.send_after(response, [&open], false);
             session.outbox.attach_websocket(conn.writer.clone());
             if let Some(threshold) = compress_from {
                 session.set_deflate_threshold(threshold);

@@ -7,6 +7,7 @@
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
 use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use bytes::{Buf, Bytes};
@@ -89,12 +90,7 @@ impl WsWriter {
         frames: impl IntoIterator<Item = &'a Frame>,
         volatile: bool,
     ) -> Result<(), PushError> {
-        let mut state = self.state.lock();
-        let idle = self.enqueue(&mut state, frames, volatile)?;
-        if idle {
-            self.write_now(&mut state);
-        }
-        Ok(())
+        self.send_after(Bytes::new(), frames, volatile)
     }
 
     /// `send`, with `head` (raw bytes: an HTTP response) written first, in the same write.
@@ -102,6 +98,7 @@ impl WsWriter {
         &self,
         head: Bytes,
         frames: impl IntoIterator<Item = &'a Frame>,
+        volatile: bool,
     ) -> Result<(), PushError> {
         let mut state = self.state.lock();
         let idle = state.is_idle();
@@ -109,7 +106,7 @@ impl WsWriter {
             state.bytes += head.len();
             state.chunks.push_back(head);
         }
-        self.enqueue(&mut state, frames, false)?;
+        self.enqueue(&mut state, frames, volatile)?;
         if idle {
             self.write_now(&mut state);
         }
@@ -339,6 +336,9 @@ impl WsWriter {
 /// dispatch of the batch that is already queued.
 pub struct FlushQueue {
     pending: Mutex<Pending>,
+    /// Between `hold` and `release`: JS is running the handlers of a batch. Read on every reply
+    /// JS sends, so kept outside the lock.
+    dispatching: AtomicBool,
     defer: Box<dyn Fn() -> bool + Send + Sync>,
 }
 
@@ -346,8 +346,6 @@ pub struct FlushQueue {
 struct Pending {
     writers: Vec<Arc<WsWriter>>,
     held: bool,
-    /// Between `hold` and `release`: JS is running the handlers of a batch.
-    dispatching: bool,
     scheduled: bool,
     /// The pending flush already waited once for a dispatch; it does not wait again.
     deferred: bool,
@@ -357,6 +355,7 @@ impl FlushQueue {
     pub fn new(defer: impl Fn() -> bool + Send + Sync + 'static) -> Self {
         Self {
             pending: Mutex::default(),
+            dispatching: AtomicBool::new(false),
             defer: Box::new(defer),
         }
     }
@@ -372,14 +371,13 @@ impl FlushQueue {
     }
 
     pub fn hold(&self) {
-        let mut pending = self.pending.lock();
-        pending.held = true;
-        pending.dispatching = true;
+        self.pending.lock().held = true;
+        self.dispatching.store(true, Ordering::Release);
     }
 
     /// True while a batch is being dispatched: what its handlers send can join its flush.
     pub fn is_dispatching(&self) -> bool {
-        self.pending.lock().dispatching
+        self.dispatching.load(Ordering::Acquire)
     }
 
     /// Ends a dispatch. A flush small enough (the replies of a batch of handlers) is written
@@ -390,7 +388,7 @@ impl FlushQueue {
         let writers = {
             let mut pending = self.pending.lock();
             pending.held = false;
-            pending.dispatching = false;
+            self.dispatching.store(false, Ordering::Release);
             if pending.scheduled || pending.writers.len() > INLINE_FLUSH_MAX {
                 self.schedule(&mut pending, runtime);
                 return;

@@ -124,20 +124,8 @@ fn websocket_request(
     let headers = request
         .headers
         .iter()
-        .map(|header| {
-            (
-                header.name.to_ascii_lowercase(),
-                String::from_utf8_lossy(header.value).into_owned(),
-            )
-        })
-        .collect();
-    Some(RequestInfo::new(
-        "GET".to_owned(),
-        url.to_owned(),
-        headers,
-        remote.ip().to_string(),
-        false,
-    ))
+        .map(|header| (header.name, header.value));
+    Some(request_info_of("GET", url, headers, remote))
 }
 
 /// Serves HTTP/1.1 with hyper; a later websocket upgrade on a kept-alive connection still
@@ -206,24 +194,32 @@ impl AsyncWrite for Prefixed {
 }
 
 fn request_info(request: &Request<Incoming>, remote: SocketAddr) -> RequestInfo {
-    let url = request
-        .uri()
-        .path_and_query()
-        .map(|pq| pq.as_str().to_owned())
-        .unwrap_or_else(|| "/".into());
+    let url = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
     let headers = request
         .headers()
         .iter()
+        .map(|(name, value)| (name.as_str(), value.as_bytes()));
+    request_info_of(request.method().as_str(), url, headers, remote)
+}
+
+/// The engine's view of a request, whichever parser read it; header names lower-cased.
+fn request_info_of<'a>(
+    method: &str,
+    url: &str,
+    headers: impl Iterator<Item = (&'a str, &'a [u8])>,
+    remote: SocketAddr,
+) -> RequestInfo {
+    let headers = headers
         .map(|(name, value)| {
             (
-                name.as_str().to_owned(),
-                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                name.to_ascii_lowercase(),
+                String::from_utf8_lossy(value).into_owned(),
             )
         })
         .collect();
     RequestInfo::new(
-        request.method().as_str().to_owned(),
-        url,
+        method.to_owned(),
+        url.to_owned(),
         headers,
         remote.ip().to_string(),
         false,
