@@ -153,6 +153,12 @@ mod imp {
         inline
     }
 
+    /// A send's length as the plain-send entry takes it; a longer buffer is sent in part, like
+    /// any short write.
+    fn len_u32(len: usize) -> u32 {
+        len.min(u32::MAX as usize) as u32
+    }
+
     /// One submission. `MSG_DONTWAIT` makes the kernel complete every send during the submit
     /// (a full socket completes with `EAGAIN` instead of waiting), so the headers and slices
     /// borrowed here are no longer referenced once it returns.
@@ -176,10 +182,20 @@ mod imp {
         {
             let mut queue = ring.submission();
             for (index, (send, header)) in group.iter().zip(&headers).enumerate() {
-                let entry = opcode::SendMsg::new(types::Fd(send.fd), header)
-                    .flags((libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) as u32)
-                    .build()
-                    .user_data(index as u64);
+                let flags = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
+                // A single buffer goes as a plain send: the kernel then skips copying in and
+                // checking a message header (~3 % of a broadcast's CPU).
+                let entry = match send.slices {
+                    [only] => {
+                        opcode::Send::new(types::Fd(send.fd), only.as_ptr(), len_u32(only.len()))
+                            .flags(flags)
+                            .build()
+                    }
+                    _ => opcode::SendMsg::new(types::Fd(send.fd), header)
+                        .flags(flags as u32)
+                        .build(),
+                }
+                .user_data(index as u64);
                 // SAFETY: `headers` and the slices they point to outlive the submission below,
                 // which returns only when every queued entry has completed.
                 if unsafe { queue.push(&entry) }.is_err() {
@@ -248,12 +264,15 @@ mod tests {
             .iter()
             .map(|text| [io::IoSlice::new(b">"), io::IoSlice::new(text)])
             .collect();
+        let whole: Vec<Vec<u8>> = texts.iter().map(|text| [b">", *text].concat()).collect();
+        let single: Vec<[io::IoSlice; 1]> = whole.iter().map(|w| [io::IoSlice::new(w)]).collect();
+        // Alternately one buffer (a plain send) and two (a message with an iovec).
         let sends: Vec<Send> = pairs
             .iter()
-            .zip(&slices)
-            .map(|((server, _), slices)| Send {
+            .enumerate()
+            .map(|(i, (server, _))| Send {
                 fd: server.as_raw_fd(),
-                slices,
+                slices: if i % 2 == 0 { &single[i] } else { &slices[i] },
             })
             .collect();
         let Some(results) = send_all(&sends) else {
