@@ -129,9 +129,12 @@ pub async fn serve(
         }
     };
     let writer = conn.writer.clone();
+    // One wait for the session's end for the connection's lifetime: a wait made per read
+    // registers and unregisters with the token each message.
     let reason = tokio::select! {
         reason = conn.read_loop(&session) => reason,
         _ = writer.run() => CloseReason::TransportError,
+        _ = session.cancelled() => CloseReason::TransportClose,
     };
     session.close(reason);
     conn.finish(&[]).await;
@@ -143,8 +146,9 @@ async fn probe(engine: &EngineInner, conn: &mut Connection, session: &Session) -
     tokio::pin!(deadline);
     loop {
         let message = tokio::select! {
-            message = conn.next_message(session) => message,
+            message = conn.next_message() => message,
             _ = &mut deadline => return false,
+            _ = session.cancelled() => return false,
         };
         match message {
             Ok(Message::Text(text)) if &text[..] == b"2probe" => {
@@ -164,7 +168,7 @@ async fn probe(engine: &EngineInner, conn: &mut Connection, session: &Session) -
 impl Connection {
     async fn read_loop(&mut self, session: &Session) -> CloseReason {
         loop {
-            match self.next_message(session).await {
+            match self.next_message().await {
                 Ok(Message::Text(bytes)) => {
                     match std::str::from_utf8(&bytes).ok().map(decode_text) {
                         Some(Ok(packet)) => session.receive(packet),
@@ -193,7 +197,7 @@ impl Connection {
         }
     }
 
-    async fn next_message(&mut self, session: &Session) -> Result<Message, CloseReason> {
+    async fn next_message(&mut self) -> Result<Message, CloseReason> {
         loop {
             match self.reader.next(&mut self.buf) {
                 Ok(Some(message)) => return Ok(message),
@@ -211,11 +215,7 @@ impl Connection {
             if self.buf.is_empty() && self.buf.capacity() > 0 {
                 self.buf = BytesMut::new();
             }
-            let read = tokio::select! {
-                read = read_into(&mut self.stream, &mut self.buf) => read,
-                _ = session.cancelled() => return Err(CloseReason::TransportClose),
-            };
-            match read {
+            match read_into(&mut self.stream, &mut self.buf).await {
                 Ok(0) => return Err(CloseReason::TransportClose),
                 Ok(_) => {}
                 Err(_) => return Err(CloseReason::TransportError),
