@@ -343,6 +343,49 @@ describe.each(Object.keys(TRANSPORTS))('socket over %s', (transport) => {
     expect(otherSeen).toEqual([['all', 2], ['direct', 4], ['all', 6]]);
   });
 
+  test('acks of one batch reach their own clients in order, across namespaces, binary ones among them', async () => {
+    const { io, url } = h.server();
+    const answer = (tag) => (socket) =>
+      socket.on('q', (n, ack) => (n === 2 ? ack(Buffer.from([n])) : ack(tag, n, 'sep\x1e|', { n })));
+    io.on('connection', answer('root'));
+    io.of('/b').on('connection', answer('b'));
+    const { c } = await h.connect(io, url, opts);
+    const { c: other } = await h.connect(io, url, opts);
+    const { c: inB } = await h.connect(io, url, opts, '/b');
+    for (const client of [c, other, inB]) await settled(client, transport);
+    /** Asks 0…3 at once (so that the server sees them in few batches); the answers as they arrived. */
+    const ask = async (client) => {
+      const arrived = [];
+      await Promise.all(
+        [0, 1, 2, 3].map(
+          (n) =>
+            new Promise((resolve) => {
+              client.emit('q', n, (...args) => resolve(arrived.push([n, n === 2 ? [...args[0]] : args])));
+            }),
+        ),
+      );
+      return arrived;
+    };
+    const [mine, theirs, fromB] = await Promise.all([ask(c), ask(other), ask(inB)]);
+    for (const [tag, arrived] of [['root', mine], ['root', theirs], ['b', fromB]]) {
+      expect(arrived).toEqual([
+        [0, [tag, 0, 'sep\x1e|', { n: 0 }]],
+        [1, [tag, 1, 'sep\x1e|', { n: 1 }]],
+        [2, [2]],
+        [3, [tag, 3, 'sep\x1e|', { n: 3 }]],
+      ]);
+    }
+  });
+
+  test('an ack made after its handler returned goes out at once', async () => {
+    const { c, s } = await pair();
+    s.on('later', async (ack) => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      ack('late');
+    });
+    await expect(c.emitWithAck('later')).resolves.toBe('late');
+  });
+
   test('events emitted by the client before the server listens are not lost on the next ones', async () => {
     const { c, s } = await pair();
     c.emit('unheard', 1);

@@ -79,7 +79,7 @@ class BroadcastOperator {
       return true;
     }
     for (const nsp of nsps) {
-      nsp.server._native.broadcast(
+      nsp.server._wire.broadcast(
         nsp.name,
         [...this.rooms],
         [...this.exceptRooms],

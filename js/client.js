@@ -70,7 +70,7 @@ class Client {
   /** Server-side `socket.disconnect(true)`: every socket of this client, then the connection. */
   disconnectAll() {
     for (const socket of [...this.sockets.values()]) socket._onclose('server namespace disconnect', true);
-    this.server._native.closeConnection(this.id);
+    this.server._wire.closeConnection(this.id);
   }
 
   /** Bad input from the client: each of its sockets hears `error`, as in socket.io. */
@@ -153,7 +153,7 @@ class Connection extends EventEmitter {
   }
 
   close() {
-    this._client.server._native.closeConnection(this._client.id);
+    this._client.server._wire.closeConnection(this._client.id);
   }
 }
 

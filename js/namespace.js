@@ -124,7 +124,7 @@ class Namespace extends EventEmitter {
     const target = { rooms: [...opts.rooms], except: [...opts.except] };
     const sockets = [];
     const flags = packetFlags(opts.flags || {});
-    for (const sid of this.server._native.broadcastWithAck(this.name, target, encoded.data, encoded.attachments, id, flags)) {
+    for (const sid of this.server._wire.broadcastWithAck(this.name, target, encoded.data, encoded.attachments, id, flags)) {
       const socket = this.sockets.get(sid);
       if (!socket) continue;
       sockets.push(socket);
@@ -166,7 +166,7 @@ class Namespace extends EventEmitter {
     if (typeof pid !== 'string' || typeof offset !== 'string') return undefined;
     const session = this._sessions.take(pid);
     if (!session) return undefined;
-    if (!this.server._native.replayMissed(client.id, this.name, offset, session.rooms)) return undefined;
+    if (!this.server._wire.replayMissed(client.id, this.name, offset, session.rooms)) return undefined;
     const socket = new Socket(this, client, session.sid, auth);
     socket.pid = session.pid;
     socket.data = session.data;
@@ -177,12 +177,12 @@ class Namespace extends EventEmitter {
 
   _admit(client, socket, err) {
     if (client.closed || socket._refused) return;
-    const native = this.server._native;
+    const wire = this.server._wire;
     if (err) {
-      native.reject(client.id, this.name, JSON.stringify(connectErrorPayload(client, err)));
+      wire.reject(client.id, this.name, JSON.stringify(connectErrorPayload(client, err)));
       return;
     }
-    if (!native.accept(client.id, this.name, socket.id, socket.pid)) return;
+    if (!wire.accept(client.id, this.name, socket.id, socket.pid)) return;
     this.sockets.set(socket.id, socket);
     client._add(this.name, socket);
     socket._onconnect();

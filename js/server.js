@@ -2,6 +2,7 @@
 
 const { EventEmitter } = require('events');
 const { NativeServer } = require('./native/native.js');
+const { Wire } = require('./wire');
 const { Namespace } = require('./namespace');
 const { Client, requestFromHandshake } = require('./client');
 const { attachBinary } = require('./binary');
@@ -145,6 +146,7 @@ class Server extends EventEmitter {
     /** socket.io-client's bundles, served under `path` when `serveClient` is on. */
     this._clientBundles = this.opts.serveClient === false ? undefined : clientBundles();
     this._native = new NativeServer(nativeOptions(this.opts, cors, this._clientBundles), () => this._drain());
+    this._wire = new Wire(this._native);
     /** @type {Map<string, Namespace>} */
     this._nsps = new Map();
     /** @type {Map<RegExp | Function, Namespace>} dynamic namespace matchers → parent */
@@ -362,6 +364,7 @@ class Server extends EventEmitter {
   _drain() {
     const batch = this._native.takeEvents();
     let firstError;
+    this._wire.dispatching = true;
     try {
       for (const event of JSON.parse(batch.events)) {
         try {
@@ -373,7 +376,9 @@ class Server extends EventEmitter {
         }
       }
     } finally {
-      // Broadcasts made by this batch's handlers are written together from here.
+      this._wire.dispatching = false;
+      // What this batch's handlers sent is written together from here.
+      this._wire.flush();
       this._native.releaseBroadcasts();
     }
     if (firstError !== undefined) {
@@ -453,7 +458,7 @@ class Server extends EventEmitter {
       return attachBinary(args, attachments.slice(event[5], event[5] + event[6]));
     } catch (err) {
       client._onerror(err);
-      this._native.closeConnection(client.id);
+      this._wire.closeConnection(client.id);
       return undefined;
     }
   }
@@ -467,7 +472,7 @@ class Server extends EventEmitter {
   _onconnect(client, name, sid, auth) {
     this._namespaceFor(name, auth || {}, (nsp) => {
       if (!nsp) {
-        this._native.reject(client.id, name, JSON.stringify({ message: 'Invalid namespace' }));
+        this._wire.reject(client.id, name, JSON.stringify({ message: 'Invalid namespace' }));
         return;
       }
       nsp._add(client, sid, auth || {});

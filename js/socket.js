@@ -93,12 +93,12 @@ class Socket extends EventEmitter {
     const packet = [event, ...args];
     this._notifyOutgoing(packet);
     const { data, attachments } = encodeArgs(packet);
-    const native = this.server._native;
+    const wire = this.server._wire;
     if (ackId === -1 && this.nsp._sessions) {
       // As a broadcast to its own room, the packet is kept (with an offset) for recovery.
-      native.broadcast(this.nsp.name, [this.id], [], data, attachments, packetFlags(flags));
+      wire.broadcast(this.nsp.name, [this.id], [], data, attachments, packetFlags(flags));
     } else {
-      native.emit(this.client.id, this.nsp.name, ackId, data, attachments, packetFlags(flags));
+      wire.emit(this.client.id, this.nsp.name, ackId, data, attachments, packetFlags(flags));
     }
     return true;
   }
@@ -273,8 +273,8 @@ class Socket extends EventEmitter {
     if (!this.connected) {
       if (!this._refused) {
         this._refused = true;
-        this.server._native.disconnectSocket(this.client.id, this.nsp.name);
-        if (close) this.server._native.closeConnection(this.client.id);
+        this.server._wire.disconnectSocket(this.client.id, this.nsp.name);
+        if (close) this.server._wire.closeConnection(this.client.id);
       }
       return this;
     }
@@ -323,7 +323,7 @@ class Socket extends EventEmitter {
       if (sent) return;
       sent = true;
       const { data, attachments } = encodeArgs(args);
-      this.server._native.ack(this.client.id, this.nsp.name, id, data, attachments);
+      this.server._wire.ack(this.client.id, this.nsp.name, id, data, attachments);
     };
   }
 
@@ -354,9 +354,9 @@ class Socket extends EventEmitter {
     if (this.nsp._sessions && RECOVERABLE_REASONS.has(reason)) {
       this.nsp._sessions.persist({ sid: this.id, pid: this.pid, rooms: [...this.rooms], data: this.data });
     }
-    const native = this.server._native;
-    if (notifyClient) native.disconnectSocket(this.client.id, this.nsp.name);
-    else native.removeSocket(this.nsp.name, this.id);
+    const wire = this.server._wire;
+    if (notifyClient) wire.disconnectSocket(this.client.id, this.nsp.name);
+    else wire.removeSocket(this.nsp.name, this.id);
     this.nsp._remove(this);
     this.client._remove(this);
     this.connected = false;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use napi::bindgen_prelude::{Buffer, FnArgs, Function, PromiseRaw};
+use napi::bindgen_prelude::{Buffer, Float64Array, FnArgs, Function, PromiseRaw};
 use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
 use tokio_util::sync::CancellationToken;
@@ -97,6 +97,9 @@ const NO_COMPRESS: u32 = 2;
 
 /// Borrows the JS values for the length of the call: each attachment is copied once, into the
 /// frame that carries it.
+/// Between the acks of `ack_batch`.
+const ACK_SEPARATOR: char = '\u{1e}';
+
 fn outgoing<'a>(data: &'a str, attachments: &'a Option<Vec<Buffer>>, flags: u32) -> Outgoing<'a> {
     Outgoing {
         data,
@@ -436,6 +439,19 @@ impl NativeServer {
                 .protocol
                 .ack(conn, &nsp, id, outgoing(&data, &attachments, 0)),
             None => false,
+        }
+    }
+
+    /// The acks of namespace `nsp` that JS gathered while dispatching a batch (see `js/wire.js`),
+    /// in one call: `pairs` holds (connection, ack id) pairs, `data` their arguments' JSON texts
+    /// joined by U+001E, which JSON text never holds unescaped.
+    #[napi]
+    pub fn ack_batch(&self, nsp: String, pairs: Float64Array, data: String) {
+        for (pair, text) in pairs.chunks_exact(2).zip(data.split(ACK_SEPARATOR)) {
+            if let Some(id) = optional_id(pair[1] as i64) {
+                self.protocol
+                    .ack(pair[0] as u32, &nsp, id, outgoing(text, &None, 0));
+            }
         }
     }
 
