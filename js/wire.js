@@ -23,10 +23,11 @@ class Wire {
   /** Hands the gathered acks to Rust (they go out with the batch's other writes). */
   flush() {
     if (this._acks.size === 0) return;
-    for (const [nsp, { pairs, text }] of this._acks) {
+    const gathered = [...this._acks];
+    this._acks.clear();
+    for (const [nsp, { pairs, text }] of gathered) {
       this._native.ackBatch(nsp, new Float64Array(pairs), text);
     }
-    this._acks.clear();
   }
 
   ack(conn, nsp, id, data, attachments) {

@@ -95,11 +95,11 @@ pub struct NativeHttpWants {
 const VOLATILE: u32 = 1;
 const NO_COMPRESS: u32 = 2;
 
-/// Borrows the JS values for the length of the call: each attachment is copied once, into the
-/// frame that carries it.
 /// Between the acks of `ack_batch`.
 const ACK_SEPARATOR: char = '\u{1e}';
 
+/// Borrows the JS values for the length of the call: each attachment is copied once, into the
+/// frame that carries it.
 fn outgoing<'a>(data: &'a str, attachments: &'a Option<Vec<Buffer>>, flags: u32) -> Outgoing<'a> {
     Outgoing {
         data,
