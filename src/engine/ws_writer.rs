@@ -450,14 +450,9 @@ fn send_vectored(stream: &OwnedWriteHalf, slices: &[IoSlice]) -> io::Result<usiz
 }
 
 fn sendmsg(fd: std::os::fd::RawFd, slices: &[IoSlice]) -> io::Result<usize> {
-    // SAFETY: a zeroed msghdr is valid (no name, no control data); `IoSlice` is ABI-compatible
-    // with `iovec` on Unix and `slices` outlives the call.
-    let sent = unsafe {
-        let mut message: libc::msghdr = std::mem::zeroed();
-        message.msg_iov = slices.as_ptr() as *mut libc::iovec;
-        message.msg_iovlen = slices.len() as _;
-        libc::sendmsg(fd, &message, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL)
-    };
+    let message = uring::message_header(slices);
+    // SAFETY: `message` points into `slices`, which outlives the call.
+    let sent = unsafe { libc::sendmsg(fd, &message, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) };
     if sent < 0 {
         Err(io::Error::last_os_error())
     } else {
