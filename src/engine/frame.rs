@@ -22,6 +22,12 @@ impl Frame {
         Self::build(Opcode::Text, false, &[text.as_bytes()])
     }
 
+    /// A text packet given in parts, written straight into the frame; together the parts must
+    /// be UTF-8 text.
+    pub fn text_parts(parts: &[&[u8]]) -> Self {
+        Self::build(Opcode::Text, false, parts)
+    }
+
     /// A binary message; its bytes go on the wire as they are (websocket) or base64 (polling).
     pub fn binary(bytes: &[u8]) -> Self {
         Self::build(Opcode::Binary, false, &[bytes])

@@ -47,7 +47,7 @@ impl<'a> Encoded<'a> {
             attachments,
             v4: OnceLock::new(),
             v3: OnceLock::new(),
-            header: Frame::text(header),
+            header,
             compress: true,
             deflated_v4: OnceLock::new(),
             deflated_v3: OnceLock::new(),

@@ -217,5 +217,5 @@ impl SessionHandler for Client {
 
 /// Encodes a CONNECT reply, CONNECT_ERROR or DISCONNECT for one namespace.
 pub(super) fn control_frame(kind: PacketKind, nsp: &str, data: &str) -> Frame {
-    Frame::text(packet::encode(kind, nsp, None, 0, data))
+    packet::encode(kind, nsp, None, 0, data)
 }

@@ -1,6 +1,7 @@
 //! socket.io v5 packets: `<type>[<attachments>-][<nsp>,][<id>][<json>]`.
 
 use super::payload_shape::{shape_of, First, Shape};
+use crate::engine::frame::Frame;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PacketKind {
@@ -179,30 +180,50 @@ fn payload_is_valid(kind: PacketKind, shape: &Shape) -> bool {
     }
 }
 
-/// Encodes a packet as the engine.io message that carries it (leading `4` included).
+/// Encodes a packet as the engine.io message that carries it (leading `4` included), straight
+/// into its websocket frame: one allocation per packet, which matters for acks and emits, each
+/// encoded for one client.
 pub fn encode(
     kind: PacketKind,
     nsp: &str,
     id: Option<u64>,
     attachments: usize,
     data: &str,
-) -> String {
-    let mut out = String::with_capacity(data.len() + nsp.len() + 16);
-    out.push('4');
-    out.push(kind.digit());
-    if kind.is_binary() {
-        out.push_str(&attachments.to_string());
-        out.push('-');
+) -> Frame {
+    let mut attachment_digits = Decimal::default();
+    let mut id_digits = Decimal::default();
+    let (nsp, comma): (&str, &str) = if nsp == "/" { ("", "") } else { (nsp, ",") };
+    Frame::text_parts(&[
+        &[b'4', kind.digit() as u8],
+        if kind.is_binary() {
+            attachment_digits.of(attachments as u64)
+        } else {
+            &[]
+        },
+        if kind.is_binary() { b"-" } else { &[] },
+        nsp.as_bytes(),
+        comma.as_bytes(),
+        id.map_or(&[][..], |id| id_digits.of(id)),
+        data.as_bytes(),
+    ])
+}
+
+/// A number's decimal digits, written without allocating.
+#[derive(Default)]
+struct Decimal([u8; 20]);
+
+impl Decimal {
+    fn of(&mut self, mut value: u64) -> &[u8] {
+        let mut start = self.0.len();
+        loop {
+            start -= 1;
+            self.0[start] = b'0' + (value % 10) as u8;
+            value /= 10;
+            if value == 0 {
+                return &self.0[start..];
+            }
+        }
     }
-    if nsp != "/" {
-        out.push_str(nsp);
-        out.push(',');
-    }
-    if let Some(id) = id {
-        out.push_str(&id.to_string());
-    }
-    out.push_str(data);
-    out
 }
 
 /// The kind to use for an event or ack, depending on whether it carries binary attachments.
@@ -345,25 +366,40 @@ mod tests {
 
     #[test]
     fn encodes_as_engine_messages() {
+        let text = |kind, nsp, id, attachments, data| {
+            encode(kind, nsp, id, attachments, data)
+                .as_text()
+                .unwrap()
+                .to_owned()
+        };
         assert_eq!(
-            encode(PacketKind::Connect, "/", None, 0, "{\"sid\":\"a\"}"),
+            text(PacketKind::Connect, "/", None, 0, "{\"sid\":\"a\"}"),
             "40{\"sid\":\"a\"}"
         );
         assert_eq!(
-            encode(PacketKind::Event, "/chat", Some(12), 0, "[\"x\"]"),
+            text(PacketKind::Event, "/chat", Some(12), 0, "[\"x\"]"),
             "42/chat,12[\"x\"]"
         );
+        assert_eq!(text(PacketKind::Event, "/", Some(0), 0, "[]"), "420[]");
         assert_eq!(
-            encode(PacketKind::Disconnect, "/chat", None, 0, ""),
+            text(PacketKind::Event, "/", Some(u64::MAX), 0, "[]"),
+            format!("42{}[]", u64::MAX)
+        );
+        assert_eq!(
+            text(PacketKind::Disconnect, "/chat", None, 0, ""),
             "41/chat,"
         );
-        assert_eq!(encode(PacketKind::Disconnect, "/", None, 0, ""), "41");
+        assert_eq!(text(PacketKind::Disconnect, "/", None, 0, ""), "41");
         assert_eq!(
-            encode(PacketKind::BinaryAck, "/", Some(3), 2, "[]"),
+            text(PacketKind::BinaryAck, "/", Some(3), 2, "[]"),
             "462-3[]"
         );
         assert_eq!(
-            encode(
+            text(PacketKind::BinaryEvent, "/x", Some(105), 12, "[]"),
+            "4512-/x,105[]"
+        );
+        assert_eq!(
+            text(
                 PacketKind::ConnectError,
                 "/x",
                 None,
