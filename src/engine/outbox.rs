@@ -116,6 +116,9 @@ impl Outbox {
             let queued: Vec<Frame> = frames.drain(..).collect();
             let _ = writer.send(&queued, false);
         }
+        if state.closed {
+            writer.end_session();
+        }
         state.sink = Sink::Websocket(writer);
         drop(state);
         self.ready.notify_one();
@@ -155,8 +158,14 @@ impl Outbox {
         self.ready.notify_one();
     }
 
+    /// Marks the session ended: a pending poll returns, a websocket's task stops reading.
     pub fn close(&self) {
-        self.state.lock().closed = true;
+        let mut state = self.state.lock();
+        state.closed = true;
+        if let Sink::Websocket(writer) = &state.sink {
+            writer.end_session();
+        }
+        drop(state);
         self.ready.notify_one();
     }
 }

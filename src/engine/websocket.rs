@@ -2,14 +2,11 @@
 //! (`2probe` → `3probe`, then `5`), then one task that reads the socket. Writes do not go through
 //! this task (see `ws_writer`): it only waits for the socket when a backlog builds up.
 
-use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::Poll;
 use std::time::Duration;
 
-use atomic_waker::AtomicWaker;
 use bytes::{Bytes, BytesMut};
 
 use tokio::io::{AsyncRead, ReadBuf};
@@ -133,73 +130,16 @@ pub async fn serve(
         }
     };
     let writer = conn.writer.clone();
-    // One wait for the session's end and the writer's backlog for the connection's lifetime,
-    // polled only when one of them woke the task: polling them on every message took the
-    // locks of both.
-    let rare = std::pin::pin!(async {
-        tokio::select! {
-            _ = writer.run() => CloseReason::TransportError,
-            _ = session.cancelled() => CloseReason::TransportClose,
-        }
-    });
+    // The session's end reaches this task through the writer (see `Outbox::close`): one
+    // lock-free signal for the rare events, where a wait on the session's token beside it would
+    // take the token's lock on every message.
     let reason = tokio::select! {
         biased;
         reason = conn.read_loop(&session) => reason,
-        reason = OnWake::new(rare) => reason,
+        _ = writer.run() => CloseReason::TransportError,
     };
     session.close(reason);
     conn.finish(&[]).await;
-}
-
-/// Polls its future only after that future's own waker fired (and once at the start), so that
-/// beside a busy future in one `select!` it costs two atomic operations per wake-up of the task.
-struct OnWake<'a, F> {
-    future: Pin<&'a mut F>,
-    signal: Arc<WakeSignal>,
-    started: bool,
-}
-
-#[derive(Default)]
-struct WakeSignal {
-    woken: AtomicBool,
-    task: AtomicWaker,
-}
-
-impl Wake for WakeSignal {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.woken.store(true, Ordering::Release);
-        self.task.wake();
-    }
-}
-
-impl<'a, F: Future> OnWake<'a, F> {
-    fn new(future: Pin<&'a mut F>) -> Self {
-        Self {
-            future,
-            signal: Arc::default(),
-            started: false,
-        }
-    }
-}
-
-impl<F: Future> Future for OnWake<'_, F> {
-    type Output = F::Output;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let this = &mut *self;
-        this.signal.task.register(cx.waker());
-        // Registered first: a wake-up from now on either shows in `woken` or polls us again.
-        if this.started && !this.signal.woken.swap(false, Ordering::AcqRel) {
-            return Poll::Pending;
-        }
-        this.started = true;
-        let waker = Waker::from(this.signal.clone());
-        this.future.as_mut().poll(&mut Context::from_waker(&waker))
-    }
 }
 
 /// Runs the probe exchange; true once the client sent `5` (upgrade) in time.

@@ -7,13 +7,14 @@
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
+use std::task::Poll;
 
+use atomic_waker::AtomicWaker;
 use bytes::{Buf, Bytes};
 use parking_lot::Mutex;
 use tokio::net::tcp::OwnedWriteHalf;
-use tokio::sync::Notify;
 
 use super::frame::Frame;
 use super::outbox::PushError;
@@ -55,8 +56,39 @@ impl State {
 pub struct WsWriter {
     stream: OwnedWriteHalf,
     state: Mutex<State>,
-    wake: Notify,
+    /// Wakes the connection's task: a backlog to wait out, or the session's end.
+    signal: Signal,
     limit: usize,
+}
+
+/// What the connection's task is woken for besides reading; polled on every wake-up of that
+/// task, so an atomic load instead of a lock.
+#[derive(Default)]
+struct Signal {
+    bits: AtomicU8,
+    task: AtomicWaker,
+}
+
+const BACKLOG: u8 = 1;
+const SESSION_ENDED: u8 = 2;
+
+impl Signal {
+    fn raise(&self, bit: u8) {
+        self.bits.fetch_or(bit, Ordering::AcqRel);
+        self.task.wake();
+    }
+
+    /// Waits for a raised bit and takes the backlog's (the session's end stays raised).
+    async fn wait(&self) -> u8 {
+        std::future::poll_fn(|cx| {
+            self.task.register(cx.waker());
+            match self.bits.fetch_and(!BACKLOG, Ordering::AcqRel) {
+                0 => Poll::Pending,
+                bits => Poll::Ready(bits),
+            }
+        })
+        .await
+    }
 }
 
 /// What `queue` left to do.
@@ -79,7 +111,7 @@ impl WsWriter {
                 closing: false,
                 broken: false,
             }),
-            wake: Notify::new(),
+            signal: Signal::default(),
             limit,
         }
     }
@@ -264,7 +296,7 @@ impl WsWriter {
             match result {
                 Ok(written) => advance(state, written),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.wake.notify_one();
+                    self.signal.raise(BACKLOG);
                     return;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -272,7 +304,7 @@ impl WsWriter {
                     state.broken = true;
                     state.chunks.clear();
                     state.bytes = 0;
-                    self.wake.notify_one();
+                    self.signal.raise(BACKLOG);
                     return;
                 }
             }
@@ -283,14 +315,18 @@ impl WsWriter {
     }
 
     /// The connection task's part: waits for the socket to drain whatever `write_now` could not
-    /// write. Returns when the socket failed or the close frame went out.
+    /// write. Returns when the socket failed, the close frame went out or the session ended.
     pub async fn run(&self) {
         loop {
-            self.wake.notified().await;
-            if !self.drain().await {
+            if self.signal.wait().await & SESSION_ENDED != 0 || !self.drain().await {
                 return;
             }
         }
+    }
+
+    /// Tells the connection's task that the session ended: `run` returns.
+    pub fn end_session(&self) {
+        self.signal.raise(SESSION_ENDED);
     }
 
     /// Waits until the close frame (and all before it) is written, or the socket failed.

@@ -56,8 +56,8 @@ impl Client {
         !self.state.lock().sockets.is_empty()
     }
 
-    pub(super) fn socket_id(&self, nsp: &str) -> Option<Id> {
-        self.state.lock().sockets.get(nsp).cloned()
+    fn has_joined(&self, nsp: &str) -> bool {
+        self.state.lock().sockets.contains_key(nsp)
     }
 
     pub(super) fn add_socket(&self, nsp: &str, sid: Id) {
@@ -91,7 +91,7 @@ impl Client {
                 packet.nsp = nsp.to_owned();
             }
         }
-        let joined = self.socket_id(&packet.nsp).is_some();
+        let joined = self.has_joined(&packet.nsp);
         match packet.kind {
             PacketKind::Connect if !joined => {
                 let (sid, auth) = match self.session.protocol {

@@ -190,40 +190,22 @@ pub fn encode(
     attachments: usize,
     data: &str,
 ) -> Frame {
-    let mut attachment_digits = Decimal::default();
-    let mut id_digits = Decimal::default();
+    let mut attachment_digits = itoa::Buffer::new();
+    let mut id_digits = itoa::Buffer::new();
     let (nsp, comma): (&str, &str) = if nsp == "/" { ("", "") } else { (nsp, ",") };
     Frame::text_parts(&[
         &[b'4', kind.digit() as u8],
         if kind.is_binary() {
-            attachment_digits.of(attachments as u64)
+            attachment_digits.format(attachments).as_bytes()
         } else {
             &[]
         },
         if kind.is_binary() { b"-" } else { &[] },
         nsp.as_bytes(),
         comma.as_bytes(),
-        id.map_or(&[][..], |id| id_digits.of(id)),
+        id.map_or(&[][..], |id| id_digits.format(id).as_bytes()),
         data.as_bytes(),
     ])
-}
-
-/// A number's decimal digits, written without allocating.
-#[derive(Default)]
-struct Decimal([u8; 20]);
-
-impl Decimal {
-    fn of(&mut self, mut value: u64) -> &[u8] {
-        let mut start = self.0.len();
-        loop {
-            start -= 1;
-            self.0[start] = b'0' + (value % 10) as u8;
-            value /= 10;
-            if value == 0 {
-                return &self.0[start..];
-            }
-        }
-    }
 }
 
 /// The kind to use for an event or ack, depending on whether it carries binary attachments.
