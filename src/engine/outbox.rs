@@ -173,6 +173,7 @@ impl Outbox {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::net::TcpStream;
 
     fn text(s: &str) -> Frame {
         Frame::text(s.to_owned())
@@ -230,5 +231,46 @@ mod tests {
         tokio::task::yield_now().await;
         outbox.push(text("4x"), false).unwrap();
         assert_eq!(waiter.await.unwrap(), 1);
+    }
+
+    /// A websocket's writer, and a task running its `run` as the connection's task does.
+    async fn websocket_task() -> (Arc<WsWriter>, tokio::task::JoinHandle<()>, TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let writer = Arc::new(WsWriter::new(server.into_split().1, 1024));
+        let task = tokio::spawn({
+            let writer = writer.clone();
+            async move { writer.run().await }
+        });
+        (writer, task, client)
+    }
+
+    async fn ends_in_time(task: tokio::task::JoinHandle<()>) -> bool {
+        tokio::time::timeout(std::time::Duration::from_secs(5), task)
+            .await
+            .is_ok()
+    }
+
+    #[tokio::test]
+    async fn closing_ends_the_websocket_task() {
+        let outbox = Outbox::new(100);
+        let (writer, task, _client) = websocket_task().await;
+        outbox.attach_websocket(writer);
+        tokio::task::yield_now().await;
+        assert!(!task.is_finished());
+        outbox.close();
+        assert!(ends_in_time(task).await);
+    }
+
+    #[tokio::test]
+    async fn a_websocket_attached_after_the_close_ends_its_task() {
+        let outbox = Outbox::new(100);
+        outbox.close();
+        let (writer, task, _client) = websocket_task().await;
+        outbox.attach_websocket(writer);
+        assert!(ends_in_time(task).await);
     }
 }
