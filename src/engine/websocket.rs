@@ -132,7 +132,7 @@ pub async fn serve(
     let writer = conn.writer.clone();
     // The session's end reaches this task through the writer (see `Outbox::close`): one
     // lock-free signal for the rare events, where a wait on the session's token beside it would
-    // take the token's lock on every message.
+    // take the token's lock on every message. (Closing an ended session again changes nothing.)
     let reason = tokio::select! {
         biased;
         reason = conn.read_loop(&session) => reason,

@@ -56,7 +56,7 @@ impl State {
 pub struct WsWriter {
     stream: OwnedWriteHalf,
     state: Mutex<State>,
-    /// Wakes the connection's task: a backlog to wait out, or the session's end.
+    /// Wakes the connection's task: the socket needs it, or the session ended.
     signal: Signal,
     limit: usize,
 }
@@ -69,7 +69,8 @@ struct Signal {
     task: AtomicWaker,
 }
 
-const BACKLOG: u8 = 1;
+/// The socket needs the connection's task: a backlog to wait out, or the socket failed.
+const SOCKET: u8 = 1;
 const SESSION_ENDED: u8 = 2;
 
 impl Signal {
@@ -78,11 +79,11 @@ impl Signal {
         self.task.wake();
     }
 
-    /// Waits for a raised bit and takes the backlog's (the session's end stays raised).
+    /// Waits for a raised bit and takes the socket's (the session's end stays raised).
     async fn wait(&self) -> u8 {
         std::future::poll_fn(|cx| {
             self.task.register(cx.waker());
-            match self.bits.fetch_and(!BACKLOG, Ordering::AcqRel) {
+            match self.bits.fetch_and(!SOCKET, Ordering::AcqRel) {
                 0 => Poll::Pending,
                 bits => Poll::Ready(bits),
             }
@@ -296,7 +297,7 @@ impl WsWriter {
             match result {
                 Ok(written) => advance(state, written),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.signal.raise(BACKLOG);
+                    self.signal.raise(SOCKET);
                     return;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -304,7 +305,7 @@ impl WsWriter {
                     state.broken = true;
                     state.chunks.clear();
                     state.bytes = 0;
-                    self.signal.raise(BACKLOG);
+                    self.signal.raise(SOCKET);
                     return;
                 }
             }
