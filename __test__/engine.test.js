@@ -501,6 +501,21 @@ describe('upgrade', () => {
     expect(await ws.next()).toBe('42["after","upgrade"]');
   });
 
+  test('a session closed after "3probe" still completes the upgrade: what it sent last arrives, then the close', async () => {
+    const { io, port } = start();
+    const connected = nextConnection(io);
+    const p = await polled(port);
+    const socket = await connected;
+    const ws = track(await Ws.open(port, `&sid=${p.sid}`));
+    ws.send('2probe');
+    expect(await ws.next()).toBe('3probe');
+    // The client has moved to the websocket: it no longer polls for the DISCONNECT.
+    socket.disconnect(true);
+    ws.send('5');
+    expect(await ws.next()).toBe('41');
+    await ws.waitClosed();
+  });
+
   test('a second websocket with the same sid is closed; the first keeps working', async () => {
     const { io, port } = start();
     const connected = nextConnection(io);

@@ -143,19 +143,26 @@ pub async fn serve(
 }
 
 /// Runs the probe exchange; true once the client sent `5` (upgrade) in time.
+///
+/// Once `3probe` went out, the client has moved to this socket, so a session that ends from then
+/// on still completes the upgrade: what the server queued last (a DISCONNECT before closing)
+/// then goes out here, before the close, as socket.io does. Before it, the session's end ends
+/// the probe.
 async fn probe(engine: &EngineInner, conn: &mut Connection, session: &Session) -> bool {
     let deadline = tokio::time::sleep(engine.config.upgrade_timeout);
     tokio::pin!(deadline);
+    let mut answered = false;
     loop {
         let message = tokio::select! {
             message = conn.next_message() => message,
             _ = &mut deadline => return false,
-            _ = session.cancelled() => return false,
+            _ = session.cancelled(), if !answered => return false,
         };
         match message {
             Ok(Message::Text(text)) if &text[..] == b"2probe" => {
                 let _ = conn.writer.send([&Frame::text("3probe".into())], false);
                 session.flush_poll_for_upgrade();
+                answered = true;
             }
             Ok(Message::Text(text)) if &text[..] == b"5" => return true,
             Ok(Message::Ping(payload)) => conn
