@@ -452,6 +452,18 @@ describe('upgrade', () => {
     return p;
   }
 
+  /** A polling session whose websocket probe was answered ("3probe"), before its "5". */
+  async function probed(opts) {
+    const { io, port } = start(opts);
+    const connected = nextConnection(io);
+    const p = await polled(port);
+    const socket = await connected;
+    const ws = track(await Ws.open(port, `&sid=${p.sid}`));
+    ws.send('2probe');
+    expect(await ws.next()).toBe('3probe');
+    return { port, p, socket, ws };
+  }
+
   test('2probe → 3probe, pending poll answered "6", then "5" moves the session to websocket', async () => {
     const { io, port } = start();
     const connected = nextConnection(io);
@@ -486,13 +498,7 @@ describe('upgrade', () => {
   });
 
   test('packets queued during the probe still go to the poll; after "5" they go to the websocket', async () => {
-    const { io, port } = start();
-    const connected = nextConnection(io);
-    const p = await polled(port);
-    const socket = await connected;
-    const ws = track(await Ws.open(port, `&sid=${p.sid}`));
-    ws.send('2probe');
-    expect(await ws.next()).toBe('3probe');
+    const { p, socket, ws } = await probed();
     socket.emit('during', 'probe');
     expect(await p.packets()).toEqual(['42["during","probe"]']);
     ws.send('5');
@@ -502,13 +508,7 @@ describe('upgrade', () => {
   });
 
   test('a session closed after "3probe" still completes the upgrade: what it sent last arrives, then the close', async () => {
-    const { io, port } = start();
-    const connected = nextConnection(io);
-    const p = await polled(port);
-    const socket = await connected;
-    const ws = track(await Ws.open(port, `&sid=${p.sid}`));
-    ws.send('2probe');
-    expect(await ws.next()).toBe('3probe');
+    const { socket, ws } = await probed();
     // The client has moved to the websocket: it no longer polls for the DISCONNECT.
     socket.disconnect(true);
     ws.send('5');
@@ -517,13 +517,7 @@ describe('upgrade', () => {
   });
 
   test('a second websocket with the same sid is closed; the first keeps working', async () => {
-    const { io, port } = start();
-    const connected = nextConnection(io);
-    const p = await polled(port);
-    const socket = await connected;
-    const ws = track(await Ws.open(port, `&sid=${p.sid}`));
-    ws.send('2probe');
-    expect(await ws.next()).toBe('3probe');
+    const { port, p, socket, ws } = await probed();
     ws.send('5');
     await until(() => socket.conn.transport.name === 'websocket');
     const second = track(new Ws(`ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket&sid=${p.sid}`));
@@ -534,15 +528,9 @@ describe('upgrade', () => {
   });
 
   test('upgradeTimeout closes an upgrade that never sends "5"; polling keeps going', async () => {
-    const { io, port } = start({ upgradeTimeout: 200 });
-    const connected = nextConnection(io);
-    const p = await polled(port);
-    const socket = await connected;
+    const { p, socket, ws } = await probed({ upgradeTimeout: 200 });
     let disconnected = false;
     socket.on('disconnect', () => (disconnected = true));
-    const ws = track(await Ws.open(port, `&sid=${p.sid}`));
-    ws.send('2probe');
-    expect(await ws.next()).toBe('3probe');
     await ws.waitClosed();
     expect(disconnected).toBe(false);
     expect(socket.conn.transport.name).toBe('polling');
