@@ -421,7 +421,11 @@ function tables(summary, scens, servers) {
   return lines;
 }
 
-function targets(summary) {
+/**
+ * Each target's verdict is the ratio of the two servers' medians. Beside it, the ratios of the
+ * rounds (the two servers ran back to back within a round) show how far one round can move it.
+ */
+function targets(summary, rows) {
   const out = [];
   for (const t of TARGETS) {
     const scen = t.scen.find((k) => summary.some((s) => s.scenario === k));
@@ -430,17 +434,27 @@ function targets(summary) {
     const b = scen && get(t.base);
     const ratio = a && b && b[t.field] ? a[t.field] / b[t.field] : NaN;
     const pass = Number.isFinite(ratio) ? (t.op === '>=' ? ratio >= t.goal : ratio <= t.goal) : null;
-    out.push({ type: 'target', what: t.what, scenario: scen || null, field: t.field, server: t.server, base: t.base, goal: `${t.op === '>=' ? '≥' : '≤'} ${t.goal}×`, ratio: round3(ratio), pass });
+    const inRound = (round, server) => rows.find((r) => r.ok && r.round === round && r.scenario === scen && r.server === server);
+    const roundRatios = [...new Set(rows.map((r) => r.round))]
+      .map((round) => [inRound(round, t.server), inRound(round, t.base)])
+      .filter(([x, y]) => x && y && y[t.field])
+      .map(([x, y]) => round3(x[t.field] / y[t.field]));
+    out.push({
+      type: 'target', what: t.what, scenario: scen || null, field: t.field, server: t.server, base: t.base,
+      goal: `${t.op === '>=' ? '≥' : '≤'} ${t.goal}×`, ratio: round3(ratio), pass, round_ratios: roundRatios,
+    });
   }
   return out;
 }
 
 function targetTable(ts) {
-  const lines = ['| target | scenario | goal | measured | |', '|---|---|--:|--:|---|'];
+  const lines = ['| target | scenario | goal | measured | rounds (min–max) | |', '|---|---|--:|--:|--:|---|'];
   for (const t of ts) {
     const measured = Number.isFinite(t.ratio) ? `${t.ratio.toFixed(2)}×` : '–';
+    const rs = t.round_ratios;
+    const spread = rs.length ? `${Math.min(...rs).toFixed(2)}–${Math.max(...rs).toFixed(2)}×` : '–';
     const verdict = t.pass === null ? 'n/a' : t.pass ? 'pass' : '**miss**';
-    lines.push(`| ${t.what} (${t.server} / ${t.base}) | ${t.scenario || '–'} | ${t.goal} | ${measured} | ${verdict} |`);
+    lines.push(`| ${t.what} (${t.server} / ${t.base}) | ${t.scenario || '–'} | ${t.goal} | ${measured} | ${spread} | ${verdict} |`);
   }
   return lines;
 }
@@ -517,7 +531,7 @@ async function main() {
   }
 
   const summary = summarize(rows, scens, servers);
-  const ts = targets(summary);
+  const ts = targets(summary, rows);
   for (const s of [...summary, ...ts]) out.write(`${JSON.stringify(s)}\n`);
   await new Promise((r) => out.end(r));
 
@@ -531,7 +545,7 @@ async function main() {
       `socket.io-native ${m['socket.io-native']}, socket.io ${m['socket.io']}, ws ${m.ws}. ` +
       `Server pinned to CPU ${SERVER_CPU}, load generator to CPU ${LOADGEN_CPU}.`,
     '',
-    '### Targets (issue 3; ratios of medians, same run)',
+    '### Targets (issue 3; ratios of medians, same run; beside them the ratios within each round)',
     '',
     ...targetTable(ts),
     '',
